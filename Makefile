@@ -1,0 +1,37 @@
+# Two entry points, both self-contained on a fresh machine with Python >= 3.10 and pip:
+#   make demo   install everything, build the embedded demo data, train + evaluate both models
+#   make test   install everything (with dev extras) and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+# CPU build by default; a GPU user sets TORCH_SPEC (see README), e.g. TORCH_SPEC="torch==2.13.0" with the CUDA index.
+TORCH_SPEC ?= torch==2.13.0
+PIP_TORCH_ARGS ?=
+BIN := $(VENV)/bin
+DEMO_DIR ?= outputs/demo
+
+.PHONY: install demo test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet $(PIP_TORCH_ARGS) "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+
+demo: install
+	$(BIN)/hf-aidetect demo --output-dir $(DEMO_DIR)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

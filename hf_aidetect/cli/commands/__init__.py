@@ -1,0 +1,1 @@
+"""One module per ``hf-aidetect`` subcommand (see :mod:`hf_aidetect.cli`)."""

@@ -1,0 +1,23 @@
+"""Exceptions a user can act on. The CLI prints them as one line (no traceback) and exits with status 2."""
+
+from __future__ import annotations
+
+
+class AIDetectError(Exception):
+    """Base class: the message names the file, flag or folder at fault and what to do."""
+
+
+class DatasetLayoutError(AIDetectError, ValueError):
+    """The data source is laid out in a way we cannot map to real=0 / fake=1 splits."""
+
+
+class BadImageError(AIDetectError, ValueError):
+    """An image file cannot be decoded (only raised when bad images are made fatal)."""
+
+
+class ConfigError(AIDetectError, ValueError):
+    """A recipe / YAML / CLI flag is unknown or has an invalid value."""
+
+
+class HubError(AIDetectError, RuntimeError):
+    """Talking to the Hub failed (auth, network, server error); the local output is left intact."""
