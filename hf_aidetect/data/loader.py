@@ -1,0 +1,37 @@
+"""DataLoader defaults that keep the accelerator fed (used when the user did not set them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from hf_aidetect.data.validation import default_num_workers
+
+
+def default_dataloader_settings(device: str | None = None, max_workers: int = 8) -> dict[str, Any]:
+    """Keyword arguments for ``TrainingArguments`` / ``DataLoader`` fitted to this machine.
+
+    Workers: all cores up to ``max_workers``, leaving one core to the main process when there are more
+    than two (it runs the model / optimizer step). Persistent workers avoid re-forking every epoch;
+    ``prefetch_factor`` only applies with workers; pinned memory only helps host-to-CUDA copies.
+    Keys use ``TrainingArguments`` names (``dataloader_*``).
+    """
+    cores = default_num_workers()
+    workers = min(cores, max_workers)
+    if cores > 2:
+        workers = min(workers, cores - 1)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    settings: dict[str, Any] = {
+        "dataloader_num_workers": workers,
+        "dataloader_persistent_workers": workers > 0,
+        "dataloader_pin_memory": device.startswith("cuda"),
+    }
+    if workers > 0:
+        settings["dataloader_prefetch_factor"] = 4 if device.startswith("cuda") else 2
+    return settings
+
+
+def as_dataloader_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    """The same settings with ``torch.utils.data.DataLoader`` keyword names."""
+    return {key.removeprefix("dataloader_"): value for key, value in settings.items()}
