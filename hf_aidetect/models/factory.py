@@ -1,0 +1,193 @@
+"""``build_model``: one entry for the seed CNN, ViT and any ``AutoModelForImageClassification``.
+
+Every model comes back with exactly two labels (real=0, fake=1) and an image processor that
+``save_pretrained`` writes next to it, so ``pipeline("image-classification", model=DIR)`` works on the output.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModelForImageClassification,
+    PretrainedConfig,
+    PreTrainedModel,
+)
+from transformers.image_processing_utils import BaseImageProcessor
+from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+
+from hf_aidetect.data.labels import ID2LABEL, LABEL2ID
+from hf_aidetect.errors import ConfigError
+from hf_aidetect.models.arguments import ModelArguments
+
+logger = logging.getLogger(__name__)
+
+# ViT-in21k and our fresh models normalise to [-1, 1]; ImageNet checkpoints bring their own processor.
+DEFAULT_MEAN = (0.5, 0.5, 0.5)
+DEFAULT_STD = (0.5, 0.5, 0.5)
+HEAD_PREFIXES = ("classifier", "cls_classifier", "distillation_classifier", "head", "fc")
+
+
+def _label_kwargs() -> dict[str, Any]:
+    return {"num_labels": len(ID2LABEL), "id2label": dict(ID2LABEL), "label2id": dict(LABEL2ID)}
+
+
+def _config_image_size(config: PretrainedConfig, fallback: int = 224) -> int:
+    size = getattr(config, "image_size", None)
+    if isinstance(size, (list, tuple)):
+        size = size[0]
+    return int(size) if size else fallback
+
+
+def build_image_processor(
+    config: PretrainedConfig,
+    image_size: int | None = None,
+    image_mean: Sequence[float] | None = None,
+    image_std: Sequence[float] | None = None,
+) -> BaseImageProcessor:
+    """Resize-to-square + rescale + normalise processor for a model built from a config (no Hub needed).
+
+    Saved as ``ViTImageProcessor`` in ``preprocessor_config.json`` (the PIL backend is used here because
+    torchvision is optional). Default normalisation is mean = std = 0.5, i.e. pixels in [-1, 1].
+    """
+    size = image_size or _config_image_size(config)
+    mean = list(image_mean or DEFAULT_MEAN)
+    std = list(image_std or DEFAULT_STD)
+    channels = int(getattr(config, "num_channels", 3) or 3)
+    mean, std = (v * channels if len(v) == 1 else v for v in (mean, std))
+    return ViTImageProcessorPil(size={"height": size, "width": size}, image_mean=mean, image_std=std)
+
+
+def _checked_overrides(config_class: type[PretrainedConfig], overrides: dict[str, Any]) -> dict[str, Any]:
+    known = set(config_class().to_dict())
+    unknown = sorted(key for key in overrides if key not in known)
+    if unknown:
+        raise ConfigError(
+            f"--config_overrides has fields {unknown} that {config_class.__name__} does not know; "
+            f"valid fields include: {', '.join(sorted(known - {'transformers_version'}))}."
+        )
+    return overrides
+
+
+def _from_config(args: ModelArguments) -> tuple[PreTrainedModel, BaseImageProcessor]:
+    model_type = str(args.model_type)
+    try:
+        config_class = AutoConfig.for_model(model_type).__class__
+    except ValueError:
+        raise ConfigError(
+            f"--model_type {model_type!r} is not a transformers config type; use 'seed_cnn', 'vit', "
+            "'deit', 'convnext', ... or pass a checkpoint with --model_name_or_path."
+        ) from None
+    overrides = _checked_overrides(config_class, dict(args.config_overrides or {}))
+    if args.image_size is not None and "image_size" in config_class().to_dict():
+        overrides["image_size"] = args.image_size
+    config = config_class(**{**overrides, **_label_kwargs()})
+    kwargs = {"attn_implementation": args.attn_implementation} if args.attn_implementation else {}
+    try:
+        model = AutoModelForImageClassification.from_config(config, **kwargs)
+    except ValueError as error:
+        raise ConfigError(
+            f"cannot build an image classifier for --model_type {model_type!r}: {error}"
+        ) from None
+    processor = build_image_processor(config, args.image_size, args.image_mean, args.image_std)
+    return model, processor
+
+
+def _warn_on_label_order(path: str, config: PretrainedConfig) -> None:
+    names = {int(k): str(v).lower() for k, v in (getattr(config, "id2label", None) or {}).items()}
+    if set(names.values()) == set(LABEL2ID) and names != ID2LABEL:
+        logger.warning(
+            "%s labels its classes %s; hf_aidetect always uses %s, so the head's outputs are re-labelled "
+            "and the checkpoint's real/fake head is effectively swapped. Fine-tune before trusting it.",
+            path,
+            names,
+            ID2LABEL,
+        )
+
+
+def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImageProcessor]:
+    path = str(args.model_name_or_path)
+    hub = {
+        "revision": args.model_revision,
+        "cache_dir": args.cache_dir,
+        "trust_remote_code": args.trust_remote_code,
+    }
+    try:
+        config = AutoConfig.from_pretrained(path, **hub)
+        _warn_on_label_order(path, config)
+        for key, value in {**(args.config_overrides or {}), **_label_kwargs()}.items():
+            setattr(config, key, value)
+        kwargs = {"attn_implementation": args.attn_implementation} if args.attn_implementation else {}
+        model = AutoModelForImageClassification.from_pretrained(
+            path, config=config, ignore_mismatched_sizes=True, **hub, **kwargs
+        )
+    except OSError as error:
+        raise ConfigError(
+            f"cannot load checkpoint {path!r}: {str(error).rstrip('.')}. Give a local folder with "
+            "config.json + weights, "
+            "log in / connect to reach the Hub, or build offline with --model_type (e.g. vit)."
+        ) from None
+    if args.image_size is not None and args.image_size != _config_image_size(config, args.image_size):
+        raise ConfigError(
+            f"--image_size {args.image_size} differs from checkpoint {path!r} (image_size "
+            f"{_config_image_size(config)}); drop --image_size to fine-tune at the checkpoint's size."
+        )
+    try:
+        processor = AutoImageProcessor.from_pretrained(
+            path, revision=args.model_revision, cache_dir=args.cache_dir
+        )
+    except (OSError, ValueError):
+        logger.warning("%s has no image processor config; using resize + normalise with mean/std 0.5.", path)
+        processor = build_image_processor(config, None, args.image_mean, args.image_std)
+    return model, processor
+
+
+def freeze_backbone(model: PreTrainedModel) -> int:
+    """Freeze every parameter outside the classification head; returns the number still trainable."""
+    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
+    if isinstance(base, torch.nn.Module) and base is not model:
+        frozen_prefix = f"{model.base_model_prefix}."
+        is_head = lambda name: not name.startswith(frozen_prefix)  # noqa: E731
+    else:
+        is_head = lambda name: name.split(".")[0] in HEAD_PREFIXES  # noqa: E731
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = is_head(name)
+    trainable = count_parameters(model, trainable_only=True)
+    if trainable == 0 or trainable == count_parameters(model):
+        raise ConfigError(
+            f"--freeze_backbone cannot find the classification head of {type(model).__name__}; "
+            "train without --freeze_backbone."
+        )
+    logger.info(
+        "Backbone frozen: %s of %s parameters trainable.", f"{trainable:,}", f"{count_parameters(model):,}"
+    )
+    return trainable
+
+
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+    """Number of (trainable) parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def build_model(model_args: ModelArguments) -> tuple[PreTrainedModel, BaseImageProcessor]:
+    """Model with 2 labels (real=0, fake=1) + its image processor, from a checkpoint or from a config."""
+    if model_args.model_name_or_path:
+        if model_args.model_type:
+            logger.info("--model_name_or_path is set; ignoring --model_type %s.", model_args.model_type)
+        model, processor = _from_checkpoint(model_args)
+    else:
+        model, processor = _from_config(model_args)
+    if model_args.freeze_backbone:
+        freeze_backbone(model)
+    logger.info(
+        "Built %s (%s parameters), input %s px.",
+        type(model).__name__,
+        f"{count_parameters(model):,}",
+        _config_image_size(model.config),
+    )
+    return model, processor
