@@ -13,6 +13,7 @@ from datasets import Dataset, DatasetDict
 from hf_aidetect.data.hub import (
     FEATURES,
     check_both_classes,
+    is_saved_dataset,
     load_hub,
     load_saved_or_local,
     map_splits,
@@ -112,7 +113,8 @@ def _looks_like_path(text: str) -> bool:
 def _from_path_or_id(source: str | os.PathLike, options: _Options) -> tuple:
     path = Path(os.path.expanduser(os.fspath(source)))
     if path.is_dir():
-        if looks_like_image_folder(path):
+        # A saved DatasetDict has train/ valid/ sub-folders too: check for its marker files first.
+        if not is_saved_dataset(path) and looks_like_image_folder(path):
             return _from_folder(path, options)
         data = load_saved_or_local(path, options.hub_kwargs)
         return _from_datasets(data, str(path), options, layout="saved")
