@@ -1,0 +1,74 @@
+"""Publish a training output folder to the Hugging Face Hub (or any Hub-compatible server).
+
+Uploads, in one commit: the safetensors weights, config.json, the image processor config, the CNN's
+remote-code files (*.py), README.md (the model card, re-rendered with the repo id and the best checkpoint's
+metrics), metrics JSON/CSV and evaluation/ plots. Checkpoints (checkpoint-*/), optimizer.pt, scheduler.pt,
+rng_state*.pth and training_args.bin (which may hold a token) stay local unless you --include them; a file
+that contains your token is never uploaded. The local folder is not modified; a failed push can be re-run.
+
+Token: --token, else HF_TOKEN, else the one saved by `hf auth login`. Server: HF_ENDPOINT (default
+https://huggingface.co). The repo is created when missing; --revision pushes to a branch (created from main).
+
+Examples:
+  hf-aidetect push outputs/vit --repo-id alice/vit-fake-faces
+  hf-aidetect push outputs/cnn --repo-id alice/seed-cnn --private --revision experiments
+"""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "push"
+HELP = "Upload a trained model (weights, card, metrics, plots) to the Hugging Face Hub."
+ORDER = 70
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("output_dir", metavar="OUTPUT_DIR", help="Training output folder to publish.")
+    parser.add_argument(
+        "--repo-id", default=None, help="USER/NAME on the Hub (default: YOUR_USER/<folder name>)."
+    )
+    parser.add_argument("--private", action="store_true", help="Create the repo as private.")
+    parser.add_argument(
+        "--revision", default=None, help="Branch to push to (created from main when missing)."
+    )
+    parser.add_argument("--commit-message", default=None, help="Commit message (default names the folder).")
+    parser.add_argument(
+        "--token", default=None, help="Hub token with write access (prefer HF_TOKEN or `hf auth login`)."
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="Also upload files matching this glob (relative to OUTPUT_DIR); repeatable.",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="Do not upload files matching this glob; repeatable (exclusions win).",
+    )
+    parser.add_argument(
+        "--keep-card", action="store_true", help="Upload README.md as it is instead of re-rendering it."
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from hf_aidetect.publishing.push import push_to_hub
+
+    result = push_to_hub(
+        args.output_dir,
+        args.repo_id,
+        private=True if args.private else None,
+        revision=args.revision,
+        commit_message=args.commit_message,
+        token=args.token,
+        allow_patterns=args.include,
+        ignore_patterns=args.exclude,
+        regenerate_card=not args.keep_card,
+    )
+    print(f"Pushed {len(result.files)} files to {result.repo_url} (branch {result.revision})")
+    print(f"Commit: {result.commit_url}")
+    return 0

@@ -1,0 +1,285 @@
+"""Everything a model card says, gathered from a training output folder (and, when given, a live Trainer).
+
+The output folder alone is enough (``config.json``, ``all_results.json``, ``trainer_state.json``,
+``epoch_metrics.csv``, ``data_summary.json``, ``model_card_data.json``, ``evaluation/``), so ``push`` can
+re-render a card long after training. Metrics come from the **best** checkpoint's evaluation, never the last
+log entry. Unknown values stay ``None`` / empty and the template leaves them out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+CARD_DATA_FILE = "model_card_data.json"
+EVALUATION_DIR = "evaluation"
+# Hyperparameters worth a line in the card, in display order (TrainingArguments attribute names).
+HYPERPARAMETERS = (
+    "learning_rate",
+    "per_device_train_batch_size",
+    "per_device_eval_batch_size",
+    "gradient_accumulation_steps",
+    "num_train_epochs",
+    "max_steps",
+    "optim",
+    "lr_scheduler_type",
+    "warmup_ratio",
+    "warmup_steps",
+    "weight_decay",
+    "label_smoothing_factor",
+    "max_grad_norm",
+    "seed",
+    "fp16",
+    "bf16",
+    "metric_for_best_model",
+)
+_NOT_METRICS = ("runtime", "samples_per_second", "steps_per_second", "epoch", "step")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass
+class CardInputs:
+    """Plain data behind one rendered card (``None`` / empty = unknown, left out of the card)."""
+
+    model_name: str
+    repo_id: str | None = None
+    model_type: str | None = None
+    remote_code: bool = False
+    base_model: str | None = None
+    license: str | None = None
+    language: str | list[str] | None = None
+    tags: list[str] = field(default_factory=list)
+    dataset_id: str | None = None
+    dataset_name: str | None = None
+    data_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    imbalance_ratio: float | None = None
+    id2label: dict[int, str] = field(default_factory=dict)
+    fake_threshold: float | None = None
+    image_size: int | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    epoch_rows: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, Any] = field(default_factory=dict)
+    validation_metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    confusion_matrix: list[list[int]] | None = None
+    plots: list[tuple[str, str]] = field(default_factory=list)
+    framework_versions: dict[str, str] = field(default_factory=dict)
+
+
+def read_json(path: Path) -> Any:
+    """Parsed JSON, or None when the file is missing or unreadable (logged)."""
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        logger.warning("Ignoring unreadable %s (%s).", path, error)
+        return None
+
+
+def is_hub_id(value: str | None) -> bool:
+    """True for something shaped like a Hub repo id that is not a local path."""
+    return bool(value) and bool(_HUB_ID.match(str(value))) and not Path(str(value)).exists()
+
+
+def safe_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
+    """Known hyperparameters only; anything token-like never reaches a card."""
+    return {
+        key: values[key]
+        for key in HYPERPARAMETERS
+        if key in values and values[key] not in (None, "", -1) and "token" not in key
+    }
+
+
+def framework_versions() -> dict[str, str]:
+    """Installed versions of the libraries a reader needs to reproduce or load the model."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for name in ("hf_aidetect", "transformers", "torch", "datasets", "huggingface_hub", "accelerate"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return versions
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def strip_metrics(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
+    """``{prefix}_accuracy: 0.9`` → ``accuracy: 0.9`` (numbers only, no runtime/throughput)."""
+    out = {}
+    for key, value in metrics.items():
+        if not key.startswith(prefix):
+            continue
+        name = key[len(prefix) :]
+        number = _number(value)
+        if number is not None and name not in _NOT_METRICS and not name.endswith(_NOT_METRICS):
+            out[name] = number
+    return out
+
+
+def best_log_entry(state: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation log entry of the best checkpoint (falls back to the best-scoring, then last, one)."""
+    evals = [entry for entry in state.get("log_history") or [] if any(k.startswith("eval_") for k in entry)]
+    if not evals:
+        return {}
+    step = state.get("best_global_step")
+    checkpoint = state.get("best_model_checkpoint")
+    if step is None and checkpoint:
+        match = re.search(r"checkpoint-(\d+)", str(checkpoint))
+        step = int(match.group(1)) if match else None
+    for entry in evals:
+        if step is not None and entry.get("step") == step:
+            return entry
+    best_metric = _number(state.get("best_metric"))
+    if best_metric is not None:
+        for entry in evals:
+            if any(_number(v) == best_metric for k, v in entry.items() if k.startswith("eval_")):
+                return entry
+    return evals[-1]
+
+
+def read_epoch_rows(output_dir: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``epoch_metrics.csv``; derived from the log history when the file is absent."""
+    path = output_dir / "epoch_metrics.csv"
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as handle:
+            return [{k: v for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+    rows = []
+    for entry in state.get("log_history") or []:
+        if any(key.startswith("eval_") for key in entry):
+            rows.append({k: v for k, v in entry.items() if k in ("epoch", "step") or k.startswith("eval_")})
+    return rows
+
+
+def _data_summary(summary: Any) -> tuple[dict[str, dict[str, int]], float | None, str | None]:
+    if not isinstance(summary, dict):
+        return {}, None, None
+    counts = summary.get("counts", summary)
+    counts = {
+        split: {str(label): int(n) for label, n in per_class.items() if _number(n) is not None}
+        for split, per_class in counts.items()
+        if isinstance(per_class, dict) and split in ("train", "validation", "test")
+    }
+    root = summary.get("root") or summary.get("source")
+    return counts, _number(summary.get("imbalance_ratio")), root
+
+
+def _confusion_matrix(evaluation: Any, results: dict[str, Any]) -> list[list[int]] | None:
+    for source, key in ((evaluation, "confusion_matrix"), (results, "test_confusion_matrix")):
+        if isinstance(source, dict):
+            matrix = source.get(key) or (source.get("metrics") or {}).get(key)
+            if isinstance(matrix, list) and len(matrix) == 2 and all(len(row) == 2 for row in matrix):
+                return [[int(value) for value in row] for row in matrix]
+    cells = [results.get(f"test_{name}") for name in ("tn", "fp", "fn", "tp")]
+    if all(_number(cell) is not None for cell in cells):
+        tn, fp, fn, tp = (int(float(cell)) for cell in cells)
+        return [[tn, fp], [fn, tp]]
+    return None
+
+
+def _plots(output_dir: Path) -> list[tuple[str, str]]:
+    folder = output_dir / EVALUATION_DIR
+    if not folder.is_dir():
+        return []
+    return [
+        (path.stem.replace("_", " ").capitalize(), f"{EVALUATION_DIR}/{path.name}")
+        for path in sorted(folder.glob("*.png"))
+    ]
+
+
+def _test_metrics(results: dict[str, Any], evaluation: Any) -> dict[str, float]:
+    metrics = strip_metrics(results, "test_")
+    if not metrics and isinstance(evaluation, dict):
+        flat = evaluation.get("metrics", evaluation)
+        metrics = {k: v for k, v in ((k, _number(v)) for k, v in flat.items()) if v is not None}
+    return metrics
+
+
+def collect_card_inputs(
+    output_dir: str | Path,
+    *,
+    state: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> CardInputs:
+    """Read the output folder; ``state`` / ``config`` (live Trainer values) and ``extra`` take precedence."""
+    output_dir = Path(output_dir)
+    saved = read_json(output_dir / CARD_DATA_FILE) or {}
+    extra = {**saved, **{k: v for k, v in (extra or {}).items() if v not in (None, "", [], {})}}
+    config = config or read_json(output_dir / "config.json") or {}
+    state = state or read_json(output_dir / "trainer_state.json") or {}
+    results = read_json(output_dir / "all_results.json") or {}
+    evaluation = read_json(output_dir / EVALUATION_DIR / "metrics.json")
+    summary = extra.get("data_summary") or read_json(output_dir / "data_summary.json")
+    counts, imbalance, data_root = _data_summary(summary)
+
+    best_entry = best_log_entry(state)
+    validation = strip_metrics(best_entry, "eval_") or strip_metrics(results, "validation_")
+    dataset = extra.get("dataset") or data_root
+    base_model = extra.get("base_model") or extra.get("finetuned_from")
+    id2label = {int(k): str(v) for k, v in (config.get("id2label") or {}).items()}
+    hyperparameters = dict(extra.get("hyperparameters") or {})
+    return CardInputs(
+        model_name=str(extra.get("model_name") or output_dir.resolve().name),
+        repo_id=extra.get("repo_id"),
+        model_type=config.get("model_type"),
+        remote_code=bool(config.get("auto_map")),
+        base_model=base_model if is_hub_id(base_model) else None,
+        license=extra.get("license"),
+        language=extra.get("language"),
+        tags=list(extra.get("tags") or []),
+        dataset_id=str(dataset) if is_hub_id(dataset) else None,
+        dataset_name=Path(str(dataset)).name if dataset else None,
+        data_counts=counts,
+        imbalance_ratio=imbalance,
+        id2label=id2label,
+        fake_threshold=_number(config.get("fake_threshold")),
+        image_size=_image_size(config, output_dir),
+        hyperparameters=safe_hyperparameters(hyperparameters),
+        epoch_rows=read_epoch_rows(output_dir, state),
+        best=_best_summary(state, best_entry),
+        validation_metrics=validation,
+        test_metrics=_test_metrics(results, evaluation),
+        confusion_matrix=_confusion_matrix(evaluation, results),
+        plots=_plots(output_dir),
+        framework_versions=dict(extra.get("framework_versions") or framework_versions()),
+    )
+
+
+def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    if not entry:
+        return {}
+    checkpoint = state.get("best_model_checkpoint")
+    return {
+        "checkpoint": Path(checkpoint).name if checkpoint else None,
+        "step": entry.get("step"),
+        "epoch": entry.get("epoch"),
+        "metric": _number(state.get("best_metric")),
+    }
+
+
+def _image_size(config: dict[str, Any], output_dir: Path) -> int | None:
+    size = config.get("image_size")
+    if size is None:
+        processor = read_json(output_dir / "preprocessor_config.json") or {}
+        size = processor.get("size")
+        if isinstance(size, dict):
+            size = size.get("height") or size.get("shortest_edge")
+    number = _number(size)
+    return int(number) if number else None

@@ -1,0 +1,341 @@
+"""Model cards: a ``TrainerCallback`` that collects card data, and the renderer of ``README.md``.
+
+``write_model_card`` is what ``DetectionTrainer.create_model_card`` calls (so saving and pushing both write
+our card); ``render_model_card`` re-renders a card from an output folder alone (used by ``push``).
+The template is ``model_card_template.md`` (repo root; packaged as ``hf_aidetect/publishing/``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from transformers import TrainerCallback
+
+from hf_aidetect.errors import AIDetectError
+from hf_aidetect.publishing.card_inputs import (
+    CARD_DATA_FILE,
+    CardInputs,
+    best_log_entry,
+    collect_card_inputs,
+    framework_versions,
+    is_hub_id,
+    safe_hyperparameters,
+)
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_NAME = "model_card_template.md"
+DEFAULT_TAGS = ("image-classification", "ai-image-detection", "deepfake-detection", "hf_aidetect")
+ARCHITECTURES = {
+    "vit": "Vision Transformer (ViT) image classifier",
+    "seed_cnn": "compact convolutional network (hf_aidetect seed CNN)",
+}
+# (metric key in our results, model-index metric type, display name) — fake is the positive class.
+MODEL_INDEX_METRICS = (
+    ("accuracy", "accuracy", "Accuracy"),
+    ("f1_fake", "f1", "F1 (fake)"),
+    ("precision_fake", "precision", "Precision (fake)"),
+    ("recall_fake", "recall", "Recall (fake)"),
+    ("roc_auc", "roc_auc", "ROC-AUC"),
+)
+TABLE_METRICS = (
+    *MODEL_INDEX_METRICS,
+    ("balanced_accuracy", "balanced_accuracy", "Balanced accuracy"),
+    ("f1_macro", "f1", "Macro F1"),
+    ("average_precision", "average_precision", "Average precision"),
+    ("loss", "loss", "Loss"),
+)
+EPOCH_COLUMNS = (
+    ("epoch", "Epoch"),
+    ("step", "Step"),
+    ("train_loss", "Training loss"),
+    ("eval_loss", "Validation loss"),
+    ("eval_accuracy", "Accuracy"),
+    ("eval_f1_fake", "F1 (fake)"),
+    ("eval_roc_auc", "ROC-AUC"),
+)
+
+
+def template_path() -> Path:
+    """The card template: next to this module in a wheel, at the repository root in a checkout."""
+    for candidate in (Path(__file__).with_name(TEMPLATE_NAME), Path(__file__).parents[2] / TEMPLATE_NAME):
+        if candidate.is_file():
+            return candidate
+    raise AIDetectError(
+        f"{TEMPLATE_NAME} not found next to {Path(__file__).parent} nor at the repository root: "
+        "reinstall hf_aidetect (the wheel ships it as hf_aidetect/publishing/model_card_template.md)."
+    )
+
+
+def _metric(value: Any) -> float:
+    return round(float(value), 4)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
+        number = float(value)
+        return (
+            str(int(number))
+            if number.is_integer()
+            else f"{number:.4g}"
+            if abs(number) < 1e-3
+            else f"{number:.4f}"
+        )
+    return str(value)
+
+
+def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A GitHub-flavoured markdown table (empty string when there are no rows)."""
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def eval_results(inputs: CardInputs) -> list[EvalResult]:
+    """``model-index`` entries: test split first, then validation (best checkpoint)."""
+    dataset_type = inputs.dataset_id or "imagefolder"
+    dataset_name = inputs.dataset_name or "AI-generated vs real faces"
+    results = []
+    for split, metrics in (("test", inputs.test_metrics), ("validation", inputs.validation_metrics)):
+        for key, metric_type, display in MODEL_INDEX_METRICS:
+            if key in metrics:
+                results.append(
+                    EvalResult(
+                        task_type="image-classification",
+                        task_name="AI-generated image detection",
+                        dataset_type=dataset_type,
+                        dataset_name=dataset_name,
+                        dataset_split=split,
+                        metric_type=metric_type,
+                        metric_name=f"{split.capitalize()} {display}",
+                        metric_value=_metric(metrics[key]),
+                    )
+                )
+    return results
+
+
+def card_data(inputs: CardInputs) -> ModelCardData:
+    """The YAML metadata block; unknown fields are omitted by ``ModelCardData``."""
+    results = eval_results(inputs)
+    return ModelCardData(
+        library_name="transformers",
+        pipeline_tag="image-classification",
+        base_model=inputs.base_model,
+        datasets=[inputs.dataset_id] if inputs.dataset_id else None,
+        metrics=sorted({result.metric_type for result in results}) or None,
+        license=inputs.license,
+        language=inputs.language,
+        tags=list(dict.fromkeys([*DEFAULT_TAGS, *inputs.tags])),
+        model_name=(inputs.repo_id or inputs.model_name) if results else None,
+        eval_results=results or None,
+    )
+
+
+def _metrics_table(metrics: dict[str, float]) -> str:
+    rows = [[display, metrics[key]] for key, _, display in TABLE_METRICS if key in metrics]
+    return markdown_table(["Metric", "Value"], rows)
+
+
+def _epoch_table(inputs: CardInputs) -> str:
+    rows = inputs.epoch_rows
+    columns = [(key, title) for key, title in EPOCH_COLUMNS if any(key in row for row in rows)]
+    if not rows or len(columns) < 2:
+        return ""
+    best_step = inputs.best.get("step")
+    body = []
+    for row in rows:
+        cells = [row.get(key, "-") for key, _ in columns]
+        is_best = best_step is not None and str(row.get("step")) == str(best_step)
+        body.append([*cells, "best" if is_best else ""])
+    return markdown_table([title for _, title in columns] + [""], body)
+
+
+def _best_text(inputs: CardInputs) -> str:
+    best = inputs.best
+    if not best or best.get("step") is None:
+        return ""
+    where = f"step {best['step']}" + (
+        f" (epoch {_fmt(best['epoch'])})" if best.get("epoch") is not None else ""
+    )
+    metric = inputs.hyperparameters.get("metric_for_best_model")
+    score = f", {metric} = {_fmt(best['metric'])}" if metric and best.get("metric") is not None else ""
+    return f"The published weights are the best checkpoint, from {where}{score}."
+
+
+def _confusion_table(inputs: CardInputs) -> str:
+    matrix = inputs.confusion_matrix
+    if not matrix:
+        return ""
+    names = [inputs.id2label.get(i, str(i)) for i in range(2)]
+    return markdown_table(["true \\ predicted", *names], [[names[i], *matrix[i]] for i in range(2)])
+
+
+def _data_table(inputs: CardInputs) -> str:
+    rows = []
+    for split in ("train", "validation", "test"):
+        counts = inputs.data_counts.get(split)
+        if counts:
+            real, fake = counts.get("real", 0), counts.get("fake", 0)
+            rows.append([split, real, fake, real + fake])
+    return markdown_table(["split", "real", "fake", "total"], rows)
+
+
+def render_model_card(inputs: CardInputs) -> ModelCard:
+    """Render the template with everything known; sections without data are left out."""
+    architecture = ARCHITECTURES.get(inputs.model_type or "", f"`{inputs.model_type}` image classifier")
+    labels = sorted((inputs.id2label or {0: "real", 1: "fake"}).items())
+    return ModelCard.from_template(
+        card_data(inputs),
+        template_path=str(template_path()),
+        model_name=inputs.model_name,
+        architecture=architecture if inputs.model_type else "binary image classifier",
+        base_model=inputs.base_model,
+        dataset_id=inputs.dataset_id,
+        dataset_name=inputs.dataset_name,
+        labels=labels,
+        threshold=f"{inputs.fake_threshold if inputs.fake_threshold is not None else 0.5:g}",
+        threshold_is_default=inputs.fake_threshold is None,
+        model_ref=inputs.repo_id or "USER/MODEL_NAME",
+        remote_code=inputs.remote_code,
+        data_table=_data_table(inputs),
+        imbalance_ratio=_fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
+        image_size=inputs.image_size,
+        hyperparameters=[(key, _fmt(value)) for key, value in inputs.hyperparameters.items()],
+        epoch_table=_epoch_table(inputs),
+        best_text=_best_text(inputs),
+        test_table=_metrics_table(inputs.test_metrics),
+        validation_table=_metrics_table(inputs.validation_metrics),
+        confusion_table=_confusion_table(inputs),
+        plots=inputs.plots,
+        versions=sorted(inputs.framework_versions.items()),
+    )
+
+
+def _trainer_extra(trainer: Any) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]:
+    """Card values from a live Trainer: its ModelCardCallback's data, its state and its model config."""
+    extra: dict[str, Any] = {}
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, ModelCardCallback):
+            extra.update(callback.card_data)
+    args = trainer.args
+    extra.setdefault("hyperparameters", safe_hyperparameters(args.to_dict()))
+    if getattr(args, "hub_model_id", None):
+        extra.setdefault("repo_id", args.hub_model_id)
+    state = trainer.state
+    state_dict = {
+        "log_history": state.log_history,
+        "best_model_checkpoint": state.best_model_checkpoint,
+        "best_global_step": getattr(state, "best_global_step", None),
+        "best_metric": state.best_metric,
+    }
+    model = getattr(trainer, "model", None)
+    config = model.config.to_dict() if model is not None and hasattr(model, "config") else None
+    return extra, state_dict, config
+
+
+def write_model_card(
+    output_dir: str | Path,
+    *,
+    trainer: Any = None,
+    card_data: dict[str, Any] | None = None,
+    repo_id: str | None = None,
+    model_name: str | None = None,
+    license: str | None = None,
+    language: str | list[str] | None = None,
+    tags: str | list[str] | None = None,
+    finetuned_from: str | None = None,
+    dataset: str | list[str] | None = None,
+    data_summary: dict[str, Any] | None = None,
+    **ignored: Any,
+) -> Path:
+    """Render ``OUTPUT_DIR/README.md`` and return its path.
+
+    Accepts ``Trainer.create_model_card``'s keywords (``tasks``, ``dataset_tags``, ``dataset_args`` are
+    ignored: the task is fixed). Explicit keywords beat ``card_data``, which beats what the Trainer's
+    :class:`ModelCardCallback` collected, which beats ``model_card_data.json`` in the folder.
+    """
+    output_dir = Path(output_dir)
+    extra: dict[str, Any] = {}
+    state = config = None
+    if trainer is not None:
+        extra, state, config = _trainer_extra(trainer)
+    extra.update(card_data or {})
+    if isinstance(dataset, list):
+        dataset = dataset[0] if dataset else None
+    explicit = {
+        "repo_id": repo_id,
+        "model_name": model_name,
+        "license": license,
+        "language": language,
+        "tags": [tags] if isinstance(tags, str) else tags,
+        "base_model": finetuned_from,
+        "dataset": dataset,
+        "data_summary": data_summary,
+    }
+    extra.update({key: value for key, value in explicit.items() if value})
+    if extra.get("model_name") and "/" in str(extra["model_name"]) and not extra.get("repo_id"):
+        extra["repo_id"] = extra["model_name"]
+    if extra.get("model_name"):
+        extra["model_name"] = str(extra["model_name"]).split("/")[-1]
+    card = render_model_card(collect_card_inputs(output_dir, state=state, config=config, extra=extra))
+    path = output_dir / "README.md"
+    output_dir.mkdir(parents=True, exist_ok=True)
+    card.save(path)
+    logger.info("Wrote the model card %s.", path)
+    return path
+
+
+class ModelCardCallback(TrainerCallback):
+    """Collects what the card needs while training and saves it as ``model_card_data.json``.
+
+    Saved at the end of training so ``push`` can re-render the same card from the output folder alone. The
+    best checkpoint (not the last epoch) is recorded from ``state.best_model_checkpoint`` / ``best_metric``.
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset: str | None = None,
+        base_model: str | None = None,
+        license: str | None = None,
+        tags: list[str] | None = None,
+        data_summary: dict[str, Any] | None = None,
+    ) -> None:
+        given = {"dataset": dataset, "base_model": base_model, "license": license, "tags": tags}
+        self.card_data: dict[str, Any] = {key: value for key, value in given.items() if value}
+        if data_summary:
+            self.card_data["data_summary"] = data_summary
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+        self.card_data["hyperparameters"] = safe_hyperparameters(args.to_dict())
+        self.card_data["framework_versions"] = framework_versions()
+        name_or_path = getattr(getattr(model, "config", None), "name_or_path", None) or getattr(
+            model, "name_or_path", None
+        )
+        if "base_model" not in self.card_data and is_hub_id(name_or_path):
+            self.card_data["base_model"] = name_or_path
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
+        entry = best_log_entry(
+            {
+                "log_history": state.log_history,
+                "best_model_checkpoint": state.best_model_checkpoint,
+                "best_global_step": getattr(state, "best_global_step", None),
+                "best_metric": state.best_metric,
+            }
+        )
+        self.card_data["best"] = {"step": entry.get("step"), "epoch": entry.get("epoch")} if entry else {}
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if not state.is_world_process_zero or not args.should_save:
+            return
+        path = Path(args.output_dir) / CARD_DATA_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        saved = {key: value for key, value in self.card_data.items() if key != "best"}
+        path.write_text(json.dumps(saved, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,255 @@
+"""Publish a training output folder to the Hugging Face Hub (or any Hub-compatible server).
+
+Only the files a user of the model needs go up: safetensors weights, ``config.json``, the image processor
+config, the CNN's remote-code ``*.py`` files, the model card, metrics JSON/CSV and evaluation plots.
+Checkpoints, optimizer / scheduler / RNG states and ``training_args.bin`` (which holds ``hub_token``) stay
+local. The card is re-rendered in memory with the repo id (the local folder is never modified), every file
+is checked for the token before anything is sent, and all requests go through standard ``huggingface_hub``
+calls (``whoami``, ``create_repo``, ``create_branch``, ``create_commit``), so ``HF_ENDPOINT``, ``HF_TOKEN``
+and ``hf auth login`` work as usual. Failures raise :class:`~hf_aidetect.errors.HubError`; re-running the
+push is safe (unchanged files are skipped by the Hub).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hf_aidetect.errors import HubError
+from hf_aidetect.publishing.card_inputs import CARD_DATA_FILE, collect_card_inputs, read_json
+from hf_aidetect.publishing.hub_errors import hub_error
+from hf_aidetect.publishing.model_card import render_model_card
+
+logger = logging.getLogger(__name__)
+
+# Patterns match the POSIX path relative to OUTPUT_DIR with fnmatch ("*" also crosses "/"); ignore wins.
+DEFAULT_ALLOW_PATTERNS = (
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "config.json",
+    "preprocessor_config.json",
+    "processor_config.json",
+    "*.py",
+    "README.md",
+    "all_results.json",
+    "*_results.json",
+    "trainer_state.json",
+    "epoch_metrics.csv",
+    "data_summary.json",
+    CARD_DATA_FILE,
+    "evaluation/*.png",
+    "evaluation/*.json",
+    "evaluation/*.md",
+    "evaluation/*.csv",
+)
+DEFAULT_IGNORE_PATTERNS = (
+    "checkpoint-*",
+    "optimizer.pt",
+    "scheduler.pt",
+    "rng_state*.pth",
+    "training_args.bin",
+    "runs/*",
+    ".git/*",
+    ".cache/*",
+    "*/__pycache__/*",
+    "__pycache__/*",
+    "*.pyc",
+    "*.lock",
+)
+CARD_INPUT_FILES = ("trainer_state.json", "all_results.json", CARD_DATA_FILE, "epoch_metrics.csv")
+
+
+@dataclass
+class PushResult:
+    """Where the model went: repo URL, commit URL / id, branch and the uploaded paths."""
+
+    repo_id: str
+    repo_url: str
+    commit_url: str
+    commit_oid: str
+    revision: str
+    files: list[str] = field(default_factory=list)
+
+
+def _matches(path: str, patterns: Iterable[str]) -> bool:
+    return any(
+        fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(path, f"{pattern}/*") for pattern in patterns
+    )
+
+
+def select_files(
+    output_dir: str | Path,
+    allow_patterns: Sequence[str] | None = None,
+    ignore_patterns: Sequence[str] | None = None,
+) -> list[str]:
+    """Relative paths to upload: defaults plus ``allow_patterns``, minus defaults plus ``ignore_patterns``."""
+    root = Path(output_dir)
+    allow = [*DEFAULT_ALLOW_PATTERNS, *(allow_patterns or [])]
+    ignore = [*DEFAULT_IGNORE_PATTERNS, *(ignore_patterns or [])]
+    selected = []
+    for path in sorted(root.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(root).as_posix()
+        if _matches(relative, allow) and not _matches(relative, ignore):
+            selected.append(relative)
+    return selected
+
+
+def check_output_dir(output_dir: Path) -> None:
+    """Refuse folders that are not a saved model (nothing is uploaded then)."""
+    if not output_dir.is_dir():
+        raise HubError(f"Output folder {output_dir} does not exist: pass the OUTPUT_DIR of a training run.")
+    if not (output_dir / "config.json").is_file() or not any(output_dir.glob("*.safetensors")):
+        raise HubError(
+            f"{output_dir} has no config.json + *.safetensors at its top level: pass a training OUTPUT_DIR "
+            "(after `hf-aidetect train` finished) or a folder written by save_pretrained."
+        )
+
+
+def render_card_bytes(output_dir: Path, repo_id: str) -> bytes | None:
+    """The card re-rendered with the repo id, or None to keep an existing README.md that is not ours."""
+    has_inputs = any((output_dir / name).is_file() for name in CARD_INPUT_FILES)
+    if (output_dir / "README.md").is_file() and not has_inputs:
+        return None
+    saved = read_json(output_dir / CARD_DATA_FILE) or {}
+    extra = {"repo_id": repo_id, "model_name": saved.get("model_name") or repo_id.split("/")[-1]}
+    card = render_model_card(collect_card_inputs(output_dir, extra=extra))
+    return str(card).encode("utf-8")
+
+
+def check_no_secret(output_dir: Path, files: Sequence[str], card: bytes | None, secret: str) -> None:
+    """Refuse to upload when the token appears in any file (e.g. an explicitly included training_args.bin)."""
+    needle = secret.encode()
+    if card is not None and needle in card:
+        raise HubError(
+            "The rendered model card contains your Hub token; nothing was uploaded. Report this bug."
+        )
+    for relative in files:
+        if relative == "README.md" and card is not None:
+            continue
+        if needle in (output_dir / relative).read_bytes():
+            raise HubError(
+                f"{output_dir / relative} contains your Hub token, so nothing was uploaded. Exclude it "
+                f"(--exclude '{relative}') or remove the token from it, then re-run the push."
+            )
+
+
+def _resolve_token(token: str | None) -> str:
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise HubError(
+            "No Hugging Face token found: run `hf auth login`, set HF_TOKEN, or pass --token "
+            "(a token with write access)."
+        )
+    return token
+
+
+def _operations(output_dir: Path, files: Sequence[str], card: bytes | None) -> list[Any]:
+    from huggingface_hub import CommitOperationAdd
+
+    operations = [
+        CommitOperationAdd(path_in_repo=relative, path_or_fileobj=str(output_dir / relative))
+        for relative in files
+        if not (relative == "README.md" and card is not None)
+    ]
+    if card is not None:
+        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card))
+    return operations
+
+
+def _default_message(output_dir: Path) -> str:
+    results = read_json(output_dir / "all_results.json") or {}
+    accuracy = results.get("test_accuracy")
+    suffix = f" (test accuracy {float(accuracy):.4f})" if isinstance(accuracy, (int, float)) else ""
+    return f"Upload {output_dir.resolve().name} with hf_aidetect{suffix}"
+
+
+def push_to_hub(
+    output_dir: str | Path,
+    repo_id: str | None = None,
+    *,
+    private: bool | None = None,
+    revision: str | None = None,
+    commit_message: str | None = None,
+    token: str | None = None,
+    endpoint: str | None = None,
+    allow_patterns: Sequence[str] | None = None,
+    ignore_patterns: Sequence[str] | None = None,
+    regenerate_card: bool = True,
+) -> PushResult:
+    """Create (if needed) ``repo_id`` and upload the publishable files of ``output_dir`` in one commit.
+
+    ``repo_id`` defaults to ``<your user>/<folder name>``; a bare ``NAME`` goes under your user. ``revision``
+    is a branch, created from ``main`` when missing. ``endpoint`` defaults to ``HF_ENDPOINT``. The local
+    folder is never modified. Raises :class:`HubError` with what to do on any failure.
+    """
+    from huggingface_hub import HfApi
+
+    output_dir = Path(output_dir)
+    check_output_dir(output_dir)
+    token = _resolve_token(token)
+    api = HfApi(endpoint=endpoint, token=token)
+    target = repo_id or output_dir.resolve().name
+    try:
+        if "/" not in target:
+            target = f"{api.whoami()['name']}/{target}"
+        else:
+            api.whoami()  # fail fast, with a clear message, on a bad token or an unreachable server
+        files = select_files(output_dir, allow_patterns, ignore_patterns)
+        card = render_card_bytes(output_dir, target) if regenerate_card else None
+        check_no_secret(output_dir, files, card, token)
+        return _upload(api, output_dir, target, files, card, private, revision, commit_message)
+    except HubError:
+        raise
+    except Exception as error:
+        raise hub_error(error, api.endpoint, target) from error
+
+
+def _upload(
+    api: Any,
+    output_dir: Path,
+    repo_id: str,
+    files: list[str],
+    card: bytes | None,
+    private: bool | None,
+    revision: str | None,
+    commit_message: str | None,
+) -> PushResult:
+    repo_url = api.create_repo(repo_id, private=private or None, exist_ok=True)
+    if private and not api.model_info(repo_id).private:
+        raise HubError(
+            f"{repo_id} already exists and is public, but --private was asked: make it private in its "
+            "settings on the Hub (or push without --private), then re-run. Nothing was uploaded."
+        )
+    branch = revision or "main"
+    if branch != "main":
+        api.create_branch(repo_id, branch=branch, exist_ok=True)
+    logger.info("Pushing %d files from %s to %s (branch %s).", len(files), output_dir, repo_id, branch)
+    info = api.create_commit(
+        repo_id,
+        operations=_operations(output_dir, files, card),
+        commit_message=commit_message or _default_message(output_dir),
+        revision=branch,
+    )
+    uploaded = sorted({*files, *(["README.md"] if card is not None else [])})
+    logger.info("Pushed to %s (commit %s).", repo_url, info.oid)
+    return PushResult(
+        repo_id=repo_id,
+        repo_url=str(repo_url),
+        commit_url=info.commit_url,
+        commit_oid=info.oid,
+        revision=branch,
+        files=uploaded,
+    )
+
+
+def push_output_dir(output_dir: str | Path, repo_id: str | None = None, **kwargs: Any) -> PushResult:
+    """Alias of :func:`push_to_hub` used by the training runner (``push_to_hub: true`` in a recipe)."""
+    return push_to_hub(output_dir, repo_id, **kwargs)
