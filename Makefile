@@ -3,7 +3,7 @@
 #   make test   install everything (with dev extras) and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
-# CPU build by default; a GPU user sets TORCH_SPEC (see README), e.g. TORCH_SPEC="torch==2.13.0" with the CUDA index.
+# CPU build by default (see README "GPU"): on a machine with a local CPU wheel, torch==2.13.0 resolves to it.
 TORCH_SPEC ?= torch==2.13.0
 PIP_TORCH_ARGS ?=
 BIN := $(VENV)/bin
@@ -16,7 +16,8 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet $(PIP_TORCH_ARGS) "$(TORCH_SPEC)"
+	@# Keep a torch the user already put in the venv (e.g. a CUDA build); otherwise install TORCH_SPEC.
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet $(PIP_TORCH_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 
 demo: install
