@@ -1,0 +1,121 @@
+"""Label image files as real or fake with a trained detector.
+
+MODEL is a local model folder (a training OUTPUT_DIR) or a Hub model id. PATHs are image files, folders
+(searched recursively for image extensions; --all-files takes every file) or quoted globs such as
+'photos/**/*.jpg'. Every file gets exactly one output row, in input order, with the columns:
+
+  path        the file
+  label       the decision: "fake" iff fake_score >= threshold, else "real" (empty on error)
+  fake_score  P(fake) from the model's softmax (empty on error)
+  error       why the file could not be used (not found, empty, not an image, truncated, unreadable);
+              empty when the file was fine
+
+Threshold: --threshold when given, else the `fake_threshold` saved in the model's config.json by
+`hf-aidetect evaluate`, else 0.5.
+
+Exit status: 0 when every file was predicted, 1 when at least one row has an error (the other rows are
+still written), 2 for usage errors (bad flags, a model that does not load, nothing matched).
+
+Examples:
+  hf-aidetect predict ./outputs/vit photos/ --format table
+  hf-aidetect predict user/vit-fake-faces 'shots/**/*.png' --format jsonl --output preds.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hf_aidetect.errors import ConfigError
+
+NAME = "predict"
+HELP = "Predict real/fake for image files, folders or globs (CSV, JSONL or table)."
+ORDER = 40
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by predict / evaluate / explain to load a model."""
+    parser.add_argument("model", metavar="MODEL", help="Local model folder or Hub model id.")
+    parser.add_argument(
+        "--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, ..."
+    )
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
+    parser.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        help="Run model code shipped with MODEL (the seed CNN where hf_aidetect is not installed).",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    parser.add_argument("paths", metavar="PATH", nargs="+", help="Image files, folders or quoted globs.")
+    parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        help="Decode worker processes (default: auto, 0 for one batch).",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="fake iff fake_score >= this (default: saved, else 0.5).",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("csv", "jsonl", "table"),
+        default=None,
+        help="Output format (default: table on a terminal, csv otherwise).",
+    )
+    parser.add_argument(
+        "--output", "-o", type=Path, default=None, help="Write rows to FILE instead of stdout."
+    )
+    parser.add_argument(
+        "--all-files", action="store_true", help="In folders, take every file, not only images."
+    )
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from hf_aidetect.inference.files import expand_paths
+    from hf_aidetect.inference.formats import write_rows
+    from hf_aidetect.inference.loading import load_detector
+    from hf_aidetect.inference.predict import predict_files
+    from hf_aidetect.inference.threshold import resolve_threshold
+
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    paths = expand_paths(args.paths, all_files=args.all_files)
+    detector = load_detector(
+        args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
+    )
+    threshold, origin = resolve_threshold(args.threshold, detector.config)
+    fmt = args.format or ("table" if args.output is None and sys.stdout.isatty() else "csv")
+    rows = predict_files(
+        detector,
+        paths,
+        threshold=threshold,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        progress=not (args.no_progress or args.quiet),
+    )
+    counts = {"real": 0, "fake": 0, "error": 0}
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+    stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for row in write_rows(rows, stream, fmt):
+            counts["error" if row.error else str(row.label)] += 1
+    finally:
+        if args.output is not None:
+            stream.close()
+    if not args.quiet:
+        where = f" -> {args.output}" if args.output else ""
+        sys.stderr.write(
+            f"{len(paths)} file(s): {counts['fake']} fake, {counts['real']} real, {counts['error']} error(s)"
+            f" at threshold {threshold:.4f} ({origin}){where}\n"
+        )
+    return 1 if counts["error"] else 0

@@ -1,0 +1,42 @@
+"""Using a trained detector: batched prediction, the evaluation report, thresholds, robustness, explanations.
+
+Modules, one job each:
+
+* :mod:`~hf_aidetect.inference.loading` — load a model folder / Hub id, pick the device, read the threshold.
+* :mod:`~hf_aidetect.inference.files` — expand files / folders / globs into an ordered file list.
+* :mod:`~hf_aidetect.inference.predict` — batched prediction over files with decoding overlapped with compute.
+* :mod:`~hf_aidetect.inference.formats` — CSV / JSONL / table writers for prediction rows.
+* :mod:`~hf_aidetect.inference.scoring` — P(fake) for every row of a ``datasets`` split.
+* :mod:`~hf_aidetect.inference.threshold` — choose and save the decision threshold.
+* :mod:`~hf_aidetect.inference.robustness` — test-time perturbations and the robustness table.
+* :mod:`~hf_aidetect.inference.explain` — attention rollout / Grad-CAM / saliency heatmaps and overlays.
+* :mod:`~hf_aidetect.inference.plots` — confusion matrix, ROC, PR, histograms, gallery (matplotlib, Agg).
+* :mod:`~hf_aidetect.inference.evaluation` — the whole report: :func:`evaluate_model`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY_ATTRIBUTES = {
+    "load_detector": "hf_aidetect.inference.loading",
+    "resolve_device": "hf_aidetect.inference.loading",
+    "expand_paths": "hf_aidetect.inference.files",
+    "predict_files": "hf_aidetect.inference.predict",
+    "PredictionRow": "hf_aidetect.inference.predict",
+    "choose_threshold": "hf_aidetect.inference.threshold",
+    "save_threshold": "hf_aidetect.inference.threshold",
+    "PERTURBATIONS": "hf_aidetect.inference.robustness",
+    "explain_image": "hf_aidetect.inference.explain",
+    "overlay_heatmap": "hf_aidetect.inference.explain",
+    "evaluate_model": "hf_aidetect.inference.evaluation",
+}
+
+__all__ = list(_LAZY_ATTRIBUTES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_ATTRIBUTES:
+        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
+    raise AttributeError(f"module 'hf_aidetect.inference' has no attribute {name!r}")

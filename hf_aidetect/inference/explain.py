@@ -1,0 +1,199 @@
+"""Heatmaps of what drives a detector's decision, at the image's own size, normalised to [0, 1].
+
+* ``attention`` — gradient-weighted attention rollout (Chefer et al., 2021) for ViT-like models: per layer,
+  the positive part of attention x its gradient (head mean) is accumulated as ``R += A @ R``; the CLS
+  token's row over the patch tokens is the map. Falls back to plain attention rollout (Abnar & Zuidema,
+  2020) when the gradient-weighted map is flat. Attentions are taken with ``attn_implementation="eager"``
+  (SDPA returns none), switched on only for the call.
+* ``gradcam`` — Grad-CAM (Selvaraju et al., 2017) on the last convolutional feature map: the seed CNN's
+  last block activation, else the last ``nn.Conv2d`` of any model.
+* ``saliency`` — absolute input gradient (max over channels), for anything else.
+
+The explained class is the decision at the threshold (fake iff P(fake) >= threshold).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from hf_aidetect.inference.loading import Detector
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("auto", "attention", "gradcam", "saliency")
+
+
+@dataclass
+class Explanation:
+    """``heatmap``: float32 [height, width] of the image, in [0, 1]; ``target``: the class explained."""
+
+    heatmap: np.ndarray
+    fake_score: float
+    target: int
+    method: str
+
+
+def normalise(heatmap: np.ndarray) -> np.ndarray:
+    """Scale to [0, 1] (min -> 0, max -> 1); a flat map becomes all zeros."""
+    heatmap = np.nan_to_num(np.asarray(heatmap, dtype=np.float32))
+    low, high = float(heatmap.min()), float(heatmap.max())
+    if high - low <= 1e-12:
+        return np.zeros_like(heatmap)
+    return (heatmap - low) / (high - low)
+
+
+def _is_flat(heatmap: torch.Tensor) -> bool:
+    return float(heatmap.max() - heatmap.min()) <= 1e-8 * max(1.0, float(heatmap.abs().max()))
+
+
+def _upsample(grid: torch.Tensor, size: tuple[int, int], crop_pct: float = 1.0) -> np.ndarray:
+    """Map a [h, w] map onto an image of ``size`` = (width, height), normalised to [0, 1].
+
+    The eval transform feeds the model the centered square of side ``crop_pct`` x the shorter side, so
+    the map is resized (bilinear) onto that square; the margins the model never saw stay 0.
+    """
+    width, height = size
+    side = max(1, round(min(width, height) * crop_pct))
+    left, top = (width - side) // 2, (height - side) // 2
+    square = F.interpolate(grid[None, None].float(), size=(side, side), mode="bilinear", align_corners=False)
+    heatmap = np.zeros((height, width), dtype=np.float32)
+    heatmap[top : top + side, left : left + side] = normalise(square[0, 0].detach().cpu().numpy())
+    return heatmap
+
+
+def default_method(model: torch.nn.Module) -> str:
+    """``attention`` for patch-token transformers, ``gradcam`` for CNNs, else ``saliency``."""
+    config = getattr(model, "config", None)
+    if getattr(config, "patch_size", None) and getattr(config, "num_attention_heads", None):
+        return "attention"
+    if _gradcam_layer(model) is not None:
+        return "gradcam"
+    return "saliency"
+
+
+def _gradcam_layer(model: torch.nn.Module) -> torch.nn.Module | None:
+    blocks = getattr(model, "blocks", None)
+    if isinstance(blocks, torch.nn.ModuleList) and len(blocks) and hasattr(blocks[-1], "activation"):
+        return blocks[-1].activation  # seed CNN: ReLU output of the last conv, before pooling (finer grid)
+    convs = [module for module in model.modules() if isinstance(module, torch.nn.Conv2d)]
+    return convs[-1] if convs else None
+
+
+@contextlib.contextmanager
+def eager_attention(model: torch.nn.Module) -> Iterator[None]:
+    """Temporarily switch a transformers model to eager attention so it can return attention weights."""
+    config = getattr(model, "config", None)
+    current = getattr(config, "_attn_implementation", None)
+    switch = current not in (None, "eager") and hasattr(model, "set_attn_implementation")
+    if switch:
+        model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if switch:
+            model.set_attn_implementation(current)
+
+
+def attention_map(model: torch.nn.Module, pixel_values: torch.Tensor, target: int) -> torch.Tensor:
+    """Gradient-weighted attention rollout on the patch grid (plain rollout when that is flat)."""
+    with eager_attention(model), torch.enable_grad():
+        outputs = model(pixel_values=pixel_values, output_attentions=True)
+        attentions = [a for a in (outputs.attentions or ()) if a is not None]
+        if not attentions:
+            raise ValueError(
+                f"{type(model).__name__} returned no attentions; use --method gradcam or saliency"
+            )
+        gradients = torch.autograd.grad(outputs.logits[0, target], attentions, allow_unused=True)
+    tokens = attentions[0].shape[-1]
+    identity = torch.eye(tokens, device=attentions[0].device)
+    weighted, plain = identity.clone(), identity.clone()
+    for attention, gradient in zip(attentions, gradients):
+        attention = attention[0].detach()
+        grad = torch.zeros_like(attention) if gradient is None else gradient[0]
+        cam = (grad * attention).clamp(min=0).mean(dim=0)
+        weighted = weighted + cam @ weighted
+        mixed = 0.5 * attention.mean(dim=0) + 0.5 * identity
+        plain = (mixed / mixed.sum(dim=-1, keepdim=True)) @ plain
+    height, width = pixel_values.shape[-2:]
+    patch = model.config.patch_size
+    patch_h, patch_w = (patch, patch) if isinstance(patch, int) else patch
+    grid = (height // patch_h, width // patch_w)
+    prefix = tokens - grid[0] * grid[1]  # CLS (+ distillation / register tokens)
+    for rollout in (weighted, plain):
+        heatmap = rollout[0, prefix:].reshape(grid)
+        if not _is_flat(heatmap):
+            return heatmap
+    return heatmap
+
+
+def gradcam_map(model: torch.nn.Module, pixel_values: torch.Tensor, target: int) -> torch.Tensor:
+    """Grad-CAM on the last conv feature map; ``|cam|`` when ReLU leaves nothing (e.g. untrained models)."""
+    layer = _gradcam_layer(model)
+    if layer is None:
+        raise ValueError(f"{type(model).__name__} has no Conv2d layer for Grad-CAM; use --method saliency")
+    captured: list[torch.Tensor] = []
+    handle = layer.register_forward_hook(lambda _m, _i, output: captured.append(output))
+    try:
+        with torch.enable_grad():
+            logits = model(pixel_values=pixel_values).logits
+            (gradient,) = torch.autograd.grad(logits[0, target], captured[-1])
+    finally:
+        handle.remove()
+    activation = captured[-1][0].detach()
+    weights = gradient[0].mean(dim=(1, 2), keepdim=True)
+    cam = (weights * activation).sum(dim=0)
+    positive = cam.clamp(min=0)
+    return positive if not _is_flat(positive) else cam.abs()
+
+
+def saliency_map(model: torch.nn.Module, pixel_values: torch.Tensor, target: int) -> torch.Tensor:
+    """Absolute gradient of the target logit w.r.t. the input pixels, max over channels."""
+    with torch.enable_grad():
+        logits = model(pixel_values=pixel_values).logits
+        (gradient,) = torch.autograd.grad(logits[0, target], pixel_values)
+    return gradient[0].abs().amax(dim=0)
+
+
+_MAPS = {"attention": attention_map, "gradcam": gradcam_map, "saliency": saliency_map}
+
+
+def explain_image(
+    detector: Detector, image: Image.Image, *, method: str = "auto", threshold: float = 0.5
+) -> Explanation:
+    """Heatmap (the image's size, [0, 1]) of what drives the decision on ``image`` (an RGB PIL image)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown explanation method {method!r}; choose one of {', '.join(METHODS)}")
+    model = detector.model
+    chosen = default_method(model) if method == "auto" else method
+    pixel_values = detector.transform({"image": [image]})["pixel_values"][:1]
+    dtype = next(model.parameters()).dtype
+    pixel_values = pixel_values.to(detector.device, dtype=dtype).requires_grad_(True)
+    fake_score = float(detector.fake_scores(pixel_values.detach())[0])
+    real_index = 1 - detector.fake_index if model.config.num_labels == 2 else 0
+    target = detector.fake_index if fake_score >= threshold else real_index
+    grid = _MAPS[chosen](model, pixel_values, target)
+    preprocess = getattr(detector.transform, "preprocess", None)
+    heatmap = _upsample(grid, image.size, getattr(preprocess, "crop_pct", 1.0))
+    return Explanation(heatmap, fake_score, target, chosen)
+
+
+def overlay_heatmap(
+    image: Image.Image, heatmap: np.ndarray, *, alpha: float = 0.45, colormap: str = "jet"
+) -> Image.Image:
+    """Blend ``heatmap`` (colour-mapped with matplotlib) over ``image``; same size as ``image``."""
+    from matplotlib import colormaps
+
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    if heatmap.shape != rgb.shape[:2]:
+        raise ValueError(f"heatmap shape {heatmap.shape} does not match the image size {image.size[::-1]}")
+    colours = colormaps[colormap](normalise(heatmap))[..., :3] * 255.0
+    blended = (1.0 - alpha) * rgb + alpha * colours
+    return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))

@@ -1,0 +1,127 @@
+"""Load a detector (local folder or Hub id), pick the device, and find which logit means "fake"."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hf_aidetect.data.labels import FAKE, canonical_label
+from hf_aidetect.errors import AIDetectError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` (or ``None``) means CUDA when available, else CPU; anything else is passed to torch."""
+    if device is None or str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ConfigError(f"--device {device!r} is not a torch device (try auto, cpu, cuda)") from error
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {device} asked for CUDA but torch sees no GPU; use --device cpu")
+    return resolved
+
+
+def fake_index(config: Any) -> int:
+    """Index of the "fake" logit, read from ``config.label2id`` (then ``id2label``) via the label aliases."""
+    label2id = getattr(config, "label2id", None) or {}
+    for name, index in label2id.items():
+        if canonical_label(str(name)) == FAKE:
+            return int(index)
+    id2label = getattr(config, "id2label", None) or {}
+    for index, name in id2label.items():
+        if canonical_label(str(name)) == FAKE:
+            return int(index)
+    if getattr(config, "num_labels", 2) == 2:
+        logger.warning("Model labels %s name no 'fake' class; assuming index 1 is fake", dict(id2label))
+        return 1
+    raise ConfigError(
+        f"cannot tell which of the model's labels {dict(id2label)} means fake: "
+        "the model must be a 2-class detector with labels real/fake"
+    )
+
+
+@dataclass
+class Detector:
+    """A loaded model with everything prediction needs."""
+
+    model: torch.nn.Module
+    image_processor: Any
+    transform: Callable[[dict], dict]
+    fake_index: int
+    device: torch.device
+    local_dir: Path | None
+
+    @property
+    def config(self) -> Any:
+        return self.model.config
+
+    @classmethod
+    def from_model(
+        cls, model: torch.nn.Module, image_processor: Any, device: str | torch.device | None = None
+    ) -> Detector:
+        """Wrap an in-memory model (e.g. at the end of training); ``device=None`` keeps the model's."""
+        target = next(model.parameters()).device if device is None else resolve_device(device)
+        model.to(target).eval()
+        return cls(
+            model=model,
+            image_processor=image_processor,
+            transform=eval_transform_for(image_processor),
+            fake_index=fake_index(model.config),
+            device=target,
+            local_dir=None,
+        )
+
+    @torch.inference_mode()
+    def fake_scores(self, pixel_values: torch.Tensor) -> np.ndarray:
+        """P(fake) = softmax(logits)[:, fake] for a preprocessed batch, as float64 numpy."""
+        dtype = next(self.model.parameters()).dtype
+        inputs = pixel_values.to(self.device, dtype=dtype, non_blocking=True)
+        logits = self.model(pixel_values=inputs).logits
+        return logits.float().softmax(dim=-1)[:, self.fake_index].double().cpu().numpy()
+
+
+def eval_transform_for(image_processor: Any) -> Callable[[dict], dict]:
+    """The data layer's fast eval transform configured from a saved image processor."""
+    from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform
+
+    return build_eval_transform(PreprocessConfig.from_image_processor(image_processor))
+
+
+def load_detector(
+    model_name_or_path: str | Path,
+    *,
+    device: str | torch.device | None = "auto",
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+) -> Detector:
+    """Load model + image processor with the Auto classes, in eval mode on ``device``.
+
+    Raises :class:`AIDetectError` with the next step to take when the model cannot be loaded.
+    """
+    from transformers import AutoImageProcessor, AutoModelForImageClassification
+
+    import hf_aidetect  # noqa: F401  (registers the seed CNN with the Auto classes)
+
+    name = str(model_name_or_path)
+    kwargs = {"trust_remote_code": trust_remote_code, "revision": revision}
+    try:
+        model = AutoModelForImageClassification.from_pretrained(name, **kwargs)
+        image_processor = AutoImageProcessor.from_pretrained(name, **kwargs)
+    except (OSError, ValueError, KeyError) as error:
+        hint = "" if trust_remote_code else " If the model ships its own code, add --trust-remote-code."
+        raise AIDetectError(
+            f"cannot load the model {name!r}: {error}. Pass a folder containing config.json, "
+            f"model.safetensors and preprocessor_config.json, or a Hub model id.{hint}"
+        ) from error
+    detector = Detector.from_model(model, image_processor, device=resolve_device(device))
+    detector.local_dir = Path(name) if Path(name).is_dir() else None
+    return detector

@@ -1,0 +1,159 @@
+"""Report figures as PNG files (matplotlib, non-interactive Agg backend).
+
+Every function takes plain arrays, writes one PNG and returns its path, so the figures are testable
+without a model. Fake is the positive class throughout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # never open a window, also on machines without a display
+
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+from sklearn.metrics import auc, precision_recall_curve, roc_curve
+
+CLASS_NAMES = ("real", "fake")
+COLOURS = {"real": "#2b83ba", "fake": "#d7191c"}
+DPI = 120
+
+
+def _save(figure: plt.Figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI, bbox_inches="tight", facecolor="white")
+    plt.close(figure)
+    return path
+
+
+def plot_confusion_matrix(matrix: Sequence[Sequence[int]], path: str | Path, threshold: float) -> Path:
+    """Counts with row-normalised percentages (rows = true class, columns = predicted class)."""
+    counts = np.asarray(matrix, dtype=float)
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    figure, axis = plt.subplots(figsize=(4.6, 4.0))
+    axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for row in range(2):
+        for col in range(2):
+            colour = "white" if rates[row, col] > 0.5 else "black"
+            text = f"{int(counts[row, col])}\n{rates[row, col]:.1%}"
+            axis.text(col, row, text, ha="center", va="center", color=colour, fontsize=12)
+    axis.set_xticks([0, 1], [f"predicted {name}" for name in CLASS_NAMES])
+    axis.set_yticks([0, 1], [f"true {name}" for name in CLASS_NAMES])
+    axis.set_title(f"Confusion matrix (threshold {threshold:.3f})")
+    return _save(figure, path)
+
+
+def _operating_point(labels: np.ndarray, scores: np.ndarray, threshold: float) -> tuple[float, float, float]:
+    predicted = scores >= threshold
+    fpr = float(predicted[labels == 0].mean()) if (labels == 0).any() else float("nan")
+    tpr = float(predicted[labels == 1].mean()) if (labels == 1).any() else float("nan")
+    precision = float(labels[predicted].mean()) if predicted.any() else 1.0
+    return fpr, tpr, precision
+
+
+def plot_roc_curve(
+    labels: Sequence[int], scores: Sequence[float], path: str | Path, threshold: float
+) -> Path:
+    """ROC curve with its AUC and the operating point at ``threshold``."""
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    fpr, tpr, _ = roc_curve(y, s)
+    point_fpr, point_tpr, _ = _operating_point(y, s, threshold)
+    figure, axis = plt.subplots(figsize=(5.0, 4.4))
+    axis.plot(fpr, tpr, color=COLOURS["fake"], lw=2, label=f"ROC (AUC = {auc(fpr, tpr):.4f})")
+    axis.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance")
+    axis.scatter([point_fpr], [point_tpr], color="black", zorder=3, label=f"threshold {threshold:.3f}")
+    axis.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="False positive rate (real called fake)")
+    axis.set_ylabel("True positive rate (fake recall)")
+    axis.set_title("ROC curve (fake = positive)")
+    axis.legend(loc="lower right")
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def plot_pr_curve(labels: Sequence[int], scores: Sequence[float], path: str | Path, threshold: float) -> Path:
+    """Precision-recall curve for the fake class with average precision and the operating point."""
+    from sklearn.metrics import average_precision_score
+
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    precision, recall, _ = precision_recall_curve(y, s)
+    _, point_recall, point_precision = _operating_point(y, s, threshold)
+    figure, axis = plt.subplots(figsize=(5.0, 4.4))
+    ap = average_precision_score(y, s)
+    axis.step(recall, precision, where="post", color=COLOURS["fake"], lw=2, label=f"AP = {ap:.4f}")
+    axis.axhline(float(y.mean()), ls="--", color="grey", lw=1, label=f"chance ({y.mean():.2f})")
+    axis.scatter(
+        [point_recall], [point_precision], color="black", zorder=3, label=f"threshold {threshold:.3f}"
+    )
+    axis.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="Recall (fake)", ylabel="Precision (fake)")
+    axis.set_title("Precision-recall curve (fake = positive)")
+    axis.legend(loc="lower left")
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def plot_score_histogram(
+    labels: Sequence[int], scores: Sequence[float], path: str | Path, threshold: float
+) -> Path:
+    """Histograms of P(fake) per true class with the threshold marked."""
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    figure, axis = plt.subplots(figsize=(5.6, 4.0))
+    bins = np.linspace(0.0, 1.0, 41)
+    for index, name in enumerate(CLASS_NAMES):
+        values = s[y == index]
+        axis.hist(values, bins=bins, alpha=0.6, color=COLOURS[name], label=f"true {name} (n={len(values)})")
+    axis.axvline(threshold, color="black", ls="--", lw=1.5, label=f"threshold {threshold:.3f}")
+    axis.set(xlim=(0, 1), xlabel="P(fake)", ylabel="images")
+    axis.set_title("Score distribution per class")
+    axis.legend(loc="best")
+    return _save(figure, path)
+
+
+@dataclass
+class GalleryItem:
+    """One gallery column: the image, its heatmap overlay and a caption."""
+
+    title: str
+    image: Image.Image
+    overlay: Image.Image
+    caption: str
+
+
+def plot_gallery(items: Sequence[GalleryItem], path: str | Path, suptitle: str = "") -> Path:
+    """Images (top row) and their heatmap overlays (bottom row), one column per item."""
+    columns = max(1, len(items))
+    figure, axes = plt.subplots(2, columns, figsize=(2.8 * columns, 6.4), squeeze=False)
+    for column, item in enumerate(items):
+        top, bottom = axes[0, column], axes[1, column]
+        top.imshow(item.image)
+        top.set_title(item.title, fontsize=10, fontweight="bold")
+        bottom.imshow(item.overlay)
+        bottom.set_xlabel(item.caption, fontsize=9)
+    for axis in axes.flat:
+        axis.set_xticks([])
+        axis.set_yticks([])
+    if items:
+        axes[0, 0].set_ylabel("image", fontsize=10)
+        axes[1, 0].set_ylabel("heatmap", fontsize=10)
+    if suptitle:
+        figure.suptitle(suptitle, fontsize=11)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def plot_explanation(image: Image.Image, overlay: Image.Image, title: str, path: str | Path) -> Path:
+    """Side by side: the image and its heatmap overlay, with ``title`` above."""
+    figure, axes = plt.subplots(1, 2, figsize=(8.0, 4.4))
+    for axis, picture, name in zip(axes, (image, overlay), ("image", "what drives the decision")):
+        axis.imshow(picture)
+        axis.set_title(name, fontsize=10)
+        axis.set_xticks([])  # keep the frame: white image regions stay visible on the white page
+        axis.set_yticks([])
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    return _save(figure, path)
