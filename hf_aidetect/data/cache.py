@@ -157,17 +157,25 @@ def build_resized_cache(
 
 
 def decode_cached(images: Sequence[bytes]) -> torch.Tensor:
-    """Raw RGB bytes from the cache -> uint8 tensor ``[B, 3, S, S]`` (one copy, no per-pixel Python)."""
-    side = math.isqrt(len(images[0]) // 3)
-    flat = np.frombuffer(b"".join(images), dtype=np.uint8)
-    return torch.from_numpy(flat.reshape(len(images), side, side, 3).copy()).permute(0, 3, 1, 2)
+    """Raw RGB bytes from the cache -> uint8 tensor ``[B, 3, S, S]`` (a channels-last view, one copy)."""
+    length = len(images[0])
+    side = math.isqrt(length // 3)
+    flat = np.empty(len(images) * length, dtype=np.uint8)
+    for i, blob in enumerate(images):
+        flat[i * length : (i + 1) * length] = np.frombuffer(blob, dtype=np.uint8)
+    return torch.from_numpy(flat.reshape(len(images), side, side, 3)).permute(0, 3, 1, 2)
 
 
 def normalize(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 or 0..255 float ``[B, 3, H, W]`` -> float32 ``(x / 255 - mean) / std`` on ``pixels``' device."""
+    """uint8 or 0..255 float ``[B, 3, H, W]`` -> contiguous float32 ``(x / 255 - mean) / std``, same device.
+
+    The layout is made contiguous on the uint8 input first: a broadcast multiply-add over a channels-last
+    float tensor, or a float transpose afterwards, costs 2-3x more on CPU.
+    """
     scale = torch.tensor([1.0 / (255.0 * s) for s in std], device=pixels.device).view(1, 3, 1, 1)
     shift = torch.tensor([-m / s for m, s in zip(mean, std)], device=pixels.device).view(1, 3, 1, 1)
-    return torch.addcmul(shift, pixels.float(), scale).contiguous()
+    out = pixels.contiguous().to(torch.float32, copy=True)
+    return out.mul_(scale).add_(shift)
 
 
 def _crop_boxes(

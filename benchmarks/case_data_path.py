@@ -1,0 +1,185 @@
+"""Case a: data path throughput on 256 px JPEGs (images/s, and per core / per worker).
+
+Rows: the raw PIL decode + bilinear resize limit on one core; the stock path (``imagefolder`` + the ViT
+image processor via ``with_transform``, Trainer's default of 0 workers); ours (the data layer's train / eval
+transforms) through a torch DataLoader at 0, 1, 2 and N workers; and ours on the pre-resize cache.
+Timing starts when the first batch arrives (worker start-up excluded) and takes the best of the repeats.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import (
+    case_main,
+    list_images,
+    ratio,
+    target,
+    usable_cores,
+    write_jpeg_folder,
+)
+
+BATCH = 32
+SIZE = 224
+
+
+def _best(fn: Callable[[], tuple[int, float]], repeats: int) -> float:
+    """Best images/s over ``repeats`` runs of ``fn`` (which returns (images, seconds))."""
+    best = 0.0
+    for _ in range(repeats):
+        count, seconds = fn()
+        best = max(best, count / seconds)
+    return round(best, 1)
+
+
+def raw_decode_resize(paths: list[Path]) -> tuple[int, float]:
+    """PIL decode + convert("RGB") + bilinear resize to 224 of every file, one core."""
+    from PIL import Image
+
+    start = time.perf_counter()
+    for path in paths:
+        with Image.open(path) as image:
+            image.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR)
+    return len(paths), time.perf_counter() - start
+
+
+def iterate(
+    dataset: Any, workers: int, collate: Callable | None = None, batched_fetch: bool = False
+) -> tuple[int, float]:
+    """One pass of a DataLoader; timed from the first batch on. Returns (images after batch 1, seconds).
+
+    Default: ``batch_size`` + a collator, as Trainer builds it (``datasets`` transforms the batch, splits it
+    into examples, the collator stacks them again). ``batched_fetch``: a ``BatchSampler`` as the sampler and
+    ``batch_size=None``, so the transformed batch goes through as is (no split, no re-stack).
+    """
+    import torch
+    from transformers import default_data_collator
+
+    kwargs: dict[str, Any] = {"num_workers": workers, "prefetch_factor": 2 if workers else None}
+    if batched_fetch:
+        sampler = torch.utils.data.BatchSampler(torch.utils.data.RandomSampler(dataset), BATCH, False)
+        loader = torch.utils.data.DataLoader(dataset, batch_size=None, sampler=sampler, **kwargs)
+    else:
+        collate = collate or default_data_collator
+        loader = torch.utils.data.DataLoader(dataset, BATCH, shuffle=True, collate_fn=collate, **kwargs)
+    batches: Iterator[dict[str, Any]] = iter(loader)
+    first = next(batches)
+    assert first["pixel_values"].shape[-1] == SIZE
+    start, count = time.perf_counter(), 0
+    for batch in batches:
+        count += len(batch["pixel_values"])
+    return count, time.perf_counter() - start
+
+
+def _paths_dataset(paths: list[Path]) -> Any:
+    import datasets
+
+    data = {"image": [str(p) for p in paths], "label": [i % 2 for i in range(len(paths))]}
+    return datasets.Dataset.from_dict(data).cast_column("image", datasets.Image())
+
+
+def _row(path_name: str, workers: int, images_s: float, cores: int, **extra: Any) -> dict[str, Any]:
+    per_core = round(images_s / max(1, min(workers, cores) if workers else 1), 1)
+    return {
+        "path": path_name,
+        "workers": workers,
+        "images/s": images_s,
+        "images/s per core": per_core,
+        **extra,
+    }
+
+
+def run(quick: bool, work: Path) -> dict[str, Any]:
+    import torch
+    from transformers import ViTImageProcessorPil
+
+    from benchmarks.stock_recipe import collate_fn, load_imagefolder, make_transform
+    from hf_aidetect.data.cache import apply_preresize_cache
+    from hf_aidetect.data.transforms import (
+        AugmentConfig,
+        PreprocessConfig,
+        build_eval_transform,
+        build_train_transform,
+        with_detection_transform,
+    )
+
+    torch.set_num_threads(1)  # per-core figures: the main process uses one core like each worker
+    n_images, repeats = (384, 1) if quick else (3000, 2)
+    cores = usable_cores()
+    root = write_jpeg_folder(work / "jpeg256", n_images, 256, distinct=256)
+    paths = list_images(root)
+    rows = []
+
+    raw = _best(lambda: raw_decode_resize(paths), repeats + 1)
+    rows.append(_row("raw PIL decode + resize (limit)", 0, raw, cores))
+
+    t0 = time.perf_counter()
+    stock_ds = load_imagefolder(root)["train"].with_transform(make_transform(ViTImageProcessorPil()))
+    load_s = round(time.perf_counter() - t0, 2)
+    stock = _best(lambda: iterate(stock_ds, 0, collate_fn), repeats)
+    rows.append(_row("stock: imagefolder + ViTImageProcessorPil", 0, stock, cores, setup_s=load_s))
+
+    preprocess = PreprocessConfig(image_size=SIZE)
+    base = _paths_dataset(paths)
+    eval_ds = with_detection_transform(base, build_eval_transform(preprocess))
+    rows.append(_row("ours: eval transform", 0, _best(lambda: iterate(eval_ds, 0), repeats), cores))
+    train_ds = with_detection_transform(base, build_train_transform(preprocess, AugmentConfig(), seed=0))
+    ours: dict[int, float] = {}
+    for workers in sorted({0, 1, 2, cores}):
+        ours[workers] = _best(lambda w=workers: iterate(train_ds, w), repeats)
+        rows.append(_row("ours: train transform", workers, ours[workers], cores))
+
+    t0 = time.perf_counter()
+    cached = apply_preresize_cache(
+        {"train": base}, preprocess, work / "cache", augment=AugmentConfig(), seed=0, num_proc=cores
+    )["train"]
+    build_s = round(time.perf_counter() - t0, 2)
+    cached_rate: dict[int, float] = {}
+    for workers in sorted({0, cores}):
+        cached_rate[workers] = _best(lambda w=workers: iterate(cached, w), repeats)
+        extra = {"setup_s": build_s} if workers == 0 else {}
+        rows.append(
+            _row("ours: train transform on pre-resize cache", workers, cached_rate[workers], cores, **extra)
+        )
+    fetched = _best(lambda: iterate(train_ds, 0, batched_fetch=True), repeats)
+    rows.append(_row("ours: train transform, batched fetch", 0, fetched, cores))
+    fetched_cache = _best(lambda: iterate(cached, 0, batched_fetch=True), repeats)
+    rows.append(_row("ours: pre-resize cache, batched fetch", 0, fetched_cache, cores))
+
+    for row in rows:
+        row["vs raw per core"] = ratio(row["images/s per core"], raw)
+        row["vs stock per core"] = ratio(row["images/s per core"], stock)
+    targets = [
+        target("on-the-fly train path per worker vs raw decode+resize", ratio(ours[0], raw), 0.9),
+        target("on-the-fly train path vs stock path, per core", ratio(ours[0], stock), 2.0),
+        target("pre-resize cache vs on-the-fly (0 workers)", ratio(cached_rate[0], ours[0]), 5.0),
+    ]
+    return {
+        "columns": [
+            "path",
+            "workers",
+            "images/s",
+            "images/s per core",
+            "vs raw per core",
+            "vs stock per core",
+            "setup_s",
+        ],
+        "rows": rows,
+        "targets": targets,
+        "notes": [
+            f"{n_images} JPEGs, 256x256, quality 90 (crops of scikit-learn's sample photos), output 224 px, "
+            f"batch {BATCH}; best of {repeats} pass(es); torch threads = 1; {cores} cores.",
+            "Per core = images/s / max(1, workers); with 0 workers the main process does it all on one core.",
+            "setup_s: stock = load_dataset('imagefolder'); cache = one-time build_resized_cache, all cores.",
+            "batched fetch = DataLoader(sampler=BatchSampler, batch_size=None): the transformed batch is not "
+            "split into examples and re-stacked by a collator (Trainer's default loader does that).",
+        ],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(case_main("a", "Data path throughput (256 px JPEGs -> 224)", run))

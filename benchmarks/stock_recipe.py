@@ -1,0 +1,149 @@
+"""The stock recipe, written the way the transformers image-classification docs describe it.
+
+``load_dataset("imagefolder")`` + ``AutoImageProcessor`` + ``with_transform`` + ``Trainer`` with its defaults
+(0 data-loader workers). Without torchvision, ``AutoImageProcessor`` gives the ViT processor's PIL backend
+(``ViTImageProcessorPil``). Nothing here uses hf_aidetect: it is the baseline the benchmarks compare with.
+Usage: ``python -m benchmarks.stock_recipe --data DIR --model DIR --output_dir DIR [--epochs N]``, where
+``--model`` is a local checkpoint folder (config + weights + preprocessor_config.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def load_imagefolder(data_dir: str | Path) -> Any:
+    """``load_dataset("imagefolder", data_dir=...)`` -> DatasetDict with the folder's splits."""
+    from datasets import load_dataset
+
+    return load_dataset("imagefolder", data_dir=str(data_dir))
+
+
+def make_transform(processor: Any) -> Any:
+    """The docs' batch transform: the image processor on the PIL images, labels passed through."""
+
+    def transform(example_batch: dict[str, list[Any]]) -> dict[str, Any]:
+        inputs = processor([image.convert("RGB") for image in example_batch["image"]], return_tensors="pt")
+        if "label" in example_batch:
+            inputs["labels"] = example_batch["label"]
+        return inputs
+
+    return transform
+
+
+def collate_fn(batch: list[dict[str, Any]]) -> dict[str, Any]:
+    """The docs' collator: stack pixel_values, tensor of labels."""
+    import torch
+
+    return {
+        "pixel_values": torch.stack([x["pixel_values"] for x in batch]),
+        "labels": torch.tensor([x["labels"] for x in batch]),
+    }
+
+
+def _compute_metrics(eval_pred: Any) -> dict[str, float]:
+    predictions = np.argmax(eval_pred.predictions, axis=1)
+    return {"accuracy": float((predictions == eval_pred.label_ids).mean())}
+
+
+def train_stock(
+    data_dir: str | Path,
+    model_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    epochs: float = 3,
+    batch_size: int = 32,
+    learning_rate: float = 5e-5,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Fine-tune ``model_dir`` on ``data_dir`` (train/validation/test); return wall time, test accuracy."""
+    from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
+
+    start = time.perf_counter()
+    dataset = load_imagefolder(data_dir)
+    processor = AutoImageProcessor.from_pretrained(str(model_dir))
+    labels = dataset["train"].features["label"].names
+    model = AutoModelForImageClassification.from_pretrained(
+        str(model_dir),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)},
+        ignore_mismatched_sizes=True,
+    )
+    prepared = dataset.with_transform(make_transform(processor))
+    eval_split = "validation" if "validation" in prepared else "test"
+    args = TrainingArguments(
+        output_dir=str(output_dir),
+        remove_unused_columns=False,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        learning_rate=learning_rate,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        num_train_epochs=epochs,
+        warmup_steps=0,
+        logging_steps=10,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        save_total_limit=1,
+        seed=seed,
+        report_to="none",
+        use_cpu=not _cuda(),
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        data_collator=collate_fn,
+        compute_metrics=_compute_metrics,
+        train_dataset=prepared["train"],
+        eval_dataset=prepared[eval_split],
+        processing_class=processor,
+    )
+    train_result = trainer.train()
+    test_metrics = trainer.evaluate(prepared["test"], metric_key_prefix="test")
+    trainer.save_model()
+    return {
+        "wall_s": round(time.perf_counter() - start, 1),
+        "train_runtime_s": round(float(train_result.metrics.get("train_runtime", float("nan"))), 1),
+        "test_accuracy": float(test_metrics["test_accuracy"]),
+        "label_names": labels,
+    }
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", required=True, help="folder with train/ validation/ test/ class folders")
+    parser.add_argument("--model", required=True, help="local checkpoint folder")
+    parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    result = train_stock(
+        args.data,
+        args.model,
+        args.output_dir,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
