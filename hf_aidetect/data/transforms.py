@@ -27,7 +27,7 @@ from datasets import Dataset, DatasetDict
 from PIL import Image, ImageFilter, ImageOps
 
 from hf_aidetect.data.images import apply_draft, open_image, oriented_size, to_rgb
-from hf_aidetect.errors import ConfigError
+from hf_aidetect.errors import BadImageError, ConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -44,6 +44,14 @@ def _resample_id(value: Any) -> int:
     if isinstance(inner, str):  # e.g. a torchvision-style InterpolationMode("bilinear")
         return int(Image.Resampling[inner.upper()])
     return int(inner)
+
+
+def _describe(source: Any) -> str:
+    if isinstance(source, Mapping):
+        return repr(source.get("path")) if source.get("path") else "<embedded bytes>"
+    if isinstance(source, Image.Image):
+        return repr(getattr(source, "filename", "") or "<in-memory image>")
+    return "<bytes>" if isinstance(source, (bytes, bytearray)) else repr(str(source))
 
 
 def _size_field(size: Any, key: str) -> int | None:
@@ -141,7 +149,15 @@ class _BatchTransform:
         self._shift = -mean / std
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        arrays = [self._image(source) for source in batch[self.image_key]]
+        arrays = []
+        for source in batch[self.image_key]:
+            try:
+                arrays.append(self._image(source))
+            except Exception as error:
+                raise BadImageError(
+                    f"Cannot decode image {_describe(source)} ({type(error).__name__}: {error}). Load the "
+                    "data with load_detection_dataset(..., validate=True) to skip unreadable files up front."
+                ) from error
         pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
         out = {"pixel_values": torch.addcmul(self._shift, pixels.float(), self._scale).contiguous()}
         labels = batch.get("label", batch.get("labels"))

@@ -1,0 +1,76 @@
+"""Dataset summary / load report, INFO logging, and data-loader defaults."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+import pytest
+
+import hf_aidetect.data.loader as loader
+from hf_aidetect import load_detection_dataset, summarize_dataset
+from hf_aidetect.data import DatasetSummary, default_dataloader_settings
+from hf_aidetect.data.loader import as_dataloader_kwargs
+from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform, with_detection_transform
+from tests.utils import make_class_folder, make_split_layout
+
+
+def test_summary_counts_imbalance_and_serialisation(tmp_path, caplog):
+    root = make_split_layout(
+        tmp_path / "d",
+        {"train": {"real": 9, "fake": 3}, "valid": {"real": 2, "fake": 2}, "test": {"real": 2, "fake": 1}},
+    )
+    with caplog.at_level(logging.INFO, logger="hf_aidetect"):
+        dd, report = load_detection_dataset(root, return_report=True)
+    summary = report.summary
+    assert summary.counts == {
+        "train": {"real": 9, "fake": 3},
+        "validation": {"real": 2, "fake": 2},
+        "test": {"real": 2, "fake": 1},
+    }
+    assert summary.imbalance_ratio == 3.0
+    assert summary.total == 19
+    assert summary.class_weights() == pytest.approx([12 / 18, 12 / 6])
+    assert "train: 9 real / 3 fake" in caplog.text
+    as_json = json.loads(json.dumps(report.to_dict()))
+    assert as_json["counts"]["train"] == {"real": 9, "fake": 3}
+    assert as_json["imbalance_ratio"] == 3.0 and as_json["bad_images"] == [] and as_json["layout"] == "splits"
+    markdown = summary.to_markdown()
+    assert "| train | 9 | 3 | 12 |" in markdown and "3.00" in markdown
+    assert summarize_dataset(dd).counts == summary.counts
+
+
+def test_summarize_works_on_transformed_datasets_and_counts_sources(tmp_path):
+    root = make_class_folder(tmp_path / "c", {"real": 4, "fake": 6}, sources=["gan_a", "gan_b"])
+    dd = load_detection_dataset(root, validation_size=2, test_size=2)
+    transformed = with_detection_transform(dd, build_eval_transform(PreprocessConfig(image_size=16)))
+    summary = summarize_dataset(transformed)
+    assert summary.counts == summarize_dataset(dd).counts
+    assert sum(sum(per.values()) for per in summary.sources.values()) == 10
+    assert set(summary.sources["train"]) <= {"gan_a", "gan_b"}
+
+
+def test_imbalance_without_minority_is_infinite():
+    summary = DatasetSummary(counts={"train": {"real": 3, "fake": 0}})
+    assert math.isinf(summary.imbalance_ratio)
+    assert summary.to_dict()["imbalance_ratio"] is None
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 2), (4, 3), (16, 8)])
+def test_dataloader_defaults_fit_the_machine(monkeypatch, cores, workers):
+    monkeypatch.setattr(loader, "default_num_workers", lambda: cores)
+    cpu = default_dataloader_settings(device="cpu")
+    assert cpu["dataloader_num_workers"] == workers
+    assert cpu["dataloader_persistent_workers"] is True
+    assert cpu["dataloader_pin_memory"] is False
+    assert cpu["dataloader_prefetch_factor"] >= 2
+    assert default_dataloader_settings(device="cuda")["dataloader_pin_memory"] is True
+    assert as_dataloader_kwargs(cpu)["num_workers"] == workers
+
+
+def test_dataloader_defaults_are_valid_training_arguments(tmp_path):
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(output_dir=str(tmp_path), **default_dataloader_settings(device="cpu"))
+    assert args.dataloader_num_workers >= 1
