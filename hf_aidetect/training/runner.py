@@ -1,0 +1,231 @@
+"""``train(script_args, training_args, model_args)``: the one training entry for every model.
+
+data (``load_detection_dataset``) → model (``build_model``) → lazy transforms from the image processor →
+``DetectionTrainer.train`` → the best checkpoint's exact weights → validation + test evaluation → the output
+folder contract (model + processor, ``all_results.json``, ``trainer_state.json``, ``epoch_metrics.csv``,
+``data_summary.json``, ``README.md``). Runs unchanged under ``accelerate launch`` / ``torchrun``: every rank
+trains and evaluates, only the main process writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from pathlib import Path
+from typing import Any
+
+import datasets
+import transformers
+from datasets import DatasetDict
+from transformers import set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from hf_aidetect.errors import ConfigError
+from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
+from hf_aidetect.training.outputs import (
+    ALL_RESULTS,
+    DATA_SUMMARY,
+    EPOCH_METRICS,
+    scalar_metrics,
+    write_epoch_metrics,
+    write_json,
+)
+from hf_aidetect.training.trainer import DetectionTrainer, load_exact_weights, resolve_class_weights
+
+logger = logging.getLogger(__name__)
+
+
+def setup_logging(training_args: DetectionTrainingArguments) -> None:
+    """Per-process verbosity for hf_aidetect, transformers and datasets (replicas log warnings only)."""
+    level = training_args.get_process_log_level()
+    logging.getLogger("hf_aidetect").setLevel(level)
+    transformers.utils.logging.set_verbosity(level)
+    datasets.utils.logging.set_verbosity(level)
+
+
+def resolve_resume(training_args: DetectionTrainingArguments) -> str | None:
+    """``--resume_from_checkpoint PATH`` as given; ``true`` / ``last``: newest checkpoint in output_dir."""
+    value = training_args.resume_from_checkpoint
+    if value is None or str(value).lower() in ("", "false", "none"):
+        return None
+    if str(value).lower() in ("true", "last"):
+        last = (
+            get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
+        )
+        if last is None:
+            raise ConfigError(
+                f"--resume_from_checkpoint {value}: no checkpoint-* folder in {training_args.output_dir}; "
+                "pass a checkpoint path or drop the flag."
+            )
+        return last
+    if not Path(value).is_dir():
+        raise ConfigError(f"--resume_from_checkpoint {value} is not a checkpoint folder.")
+    return str(value)
+
+
+def _cap(dataset: DatasetDict, script_args: ScriptArguments, seed: int) -> DatasetDict:
+    caps = {"train": script_args.max_train_samples}
+    caps.update(dict.fromkeys(("validation", "test"), script_args.max_eval_samples))
+    for split, cap in caps.items():
+        if cap is not None and len(dataset[split]) > cap:
+            dataset[split] = dataset[split].shuffle(seed=seed).select(range(cap))
+    return dataset
+
+
+def _with_transforms(dataset: DatasetDict, processor: Any, script_args: ScriptArguments) -> DatasetDict:
+    from hf_aidetect.data.transforms import (
+        PreprocessConfig,
+        build_eval_transform,
+        build_train_transform,
+        with_detection_transform,
+    )
+
+    preprocess = PreprocessConfig.from_image_processor(processor)
+    augment = script_args.augment_config()
+    train_transform = (
+        build_train_transform(preprocess, augment)
+        if augment is not None
+        else build_eval_transform(preprocess)
+    )
+    eval_transform = build_eval_transform(preprocess)
+    transforms = {split: train_transform if split == "train" else eval_transform for split in dataset}
+    splits = with_detection_transform(dataset, transforms)
+    splits["train_eval"] = with_detection_transform(dataset["train"], eval_transform)
+    return splits
+
+
+def evaluate_splits(trainer: DetectionTrainer, splits: DatasetDict, names: list[str]) -> dict[str, Any]:
+    """Evaluate each named split with ``<name>_*`` metric keys (``train_eval`` reports as ``train``).
+
+    Splits are registered by name on ``trainer.eval_dataset``: ``Trainer`` caches its evaluation data loader
+    under one key for every dataset *object* when workers are persistent, so evaluating a second dataset
+    object silently re-uses the first one's loader (test metrics would be validation metrics).
+    """
+    trainer.eval_dataset = {name: splits[name] for name in names}
+    results: dict[str, Any] = {}
+    for name in names:
+        prefix = "train" if name == "train_eval" else name
+        results.update(trainer.evaluate(name, metric_key_prefix=prefix))
+    return results
+
+
+def _trainer_args(training_args: DetectionTrainingArguments) -> DetectionTrainingArguments:
+    """A copy for the Trainer: the best-model reload and the push happen here, exactly, after training."""
+    args = copy.deepcopy(training_args)
+    args.load_best_model_at_end = False
+    args.push_to_hub = False
+    return args
+
+
+def _card_callbacks(card_context: dict[str, Any]) -> list[Any]:
+    try:
+        from hf_aidetect.publishing.model_card import ModelCardCallback
+    except ImportError:  # the publishing layer is optional for training
+        return []
+    return [ModelCardCallback(**card_context)]
+
+
+def build_trainer(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: Any
+) -> tuple[DetectionTrainer, DatasetDict, Any]:
+    """Load data + model and assemble the ``DetectionTrainer``; returns it, the splits, the load report."""
+    from hf_aidetect.data import load_detection_dataset
+    from hf_aidetect.metrics import build_compute_metrics
+    from hf_aidetect.models import build_model
+
+    if not script_args.dataset:
+        raise ConfigError(
+            "No dataset given: pass --dataset PATH_OR_HUB_ID or set `dataset:` in the recipe YAML."
+        )
+    with training_args.main_process_first(desc="loading the dataset"):
+        dataset, report = load_detection_dataset(
+            script_args.dataset, return_report=True, **script_args.dataset_kwargs()
+        )
+    dataset = _cap(dataset, script_args, training_args.seed)
+    set_seed(training_args.seed)  # model init happens before Trainer seeds anything
+    model, processor = build_model(model_args)
+    splits = _with_transforms(dataset, processor, script_args)
+    train_counts = report.summary.counts.get("train", {})
+    class_weights = resolve_class_weights(script_args.class_weights, train_counts)
+    if class_weights is not None:
+        logger.info("Class-weighted loss: real %.4f, fake %.4f.", *class_weights)
+    card_context = {"dataset": script_args.dataset, "data_summary": report.to_dict()}
+    trainer = DetectionTrainer(
+        model=model,
+        args=_trainer_args(training_args),
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"],
+        processing_class=processor,
+        compute_metrics=build_compute_metrics(),
+        callbacks=_card_callbacks(card_context),
+        class_weights=class_weights,
+        card_context=card_context,
+    )
+    return trainer, splits, report
+
+
+def train(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: Any
+) -> dict[str, Any]:
+    """Fine-tune, keep the best checkpoint exactly, evaluate validation + test, write the output folder.
+
+    Returns the flat metrics written to ``all_results.json`` (``train_*``, ``validation_*``, ``test_*``).
+    """
+    setup_logging(training_args)
+    resume = resolve_resume(training_args)
+    trainer, splits, report = build_trainer(script_args, training_args, model_args)
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    best = trainer.state.best_model_checkpoint
+    if training_args.load_best_model_at_end and best is not None:
+        logger.info(
+            "Restoring the best checkpoint %s (%s = %s).",
+            best,
+            trainer.args.metric_for_best_model,
+            trainer.state.best_metric,
+        )
+        load_exact_weights(trainer.model, best)
+    results: dict[str, Any] = {
+        f"train_{k}" if not k.startswith("train_") else k: v for k, v in train_result.metrics.items()
+    }
+    names = ["train_eval"] if script_args.evaluate_train else []
+    results.update(evaluate_splits(trainer, splits, [*names, "validation", "test"]))
+    results["best_model_checkpoint"] = best
+    results["best_metric"] = trainer.state.best_metric
+    trainer.save_model()  # rank 0 writes config, weights, processor (and remote code for the CNN)
+    if trainer.is_world_process_zero():
+        _write_outputs(trainer, results, report, card=script_args.write_model_card)
+    if training_args.push_to_hub:
+        _push(trainer, training_args)
+    return results
+
+
+def _write_outputs(trainer: DetectionTrainer, results: dict[str, Any], report: Any, card: bool) -> None:
+    output_dir = Path(trainer.args.output_dir)
+    trainer.save_state()
+    write_json(output_dir / ALL_RESULTS, results)
+    for split in ("train", "validation", "test"):
+        split_metrics = {k: v for k, v in results.items() if k.startswith(f"{split}_")}
+        if split_metrics:
+            write_json(output_dir / f"{split}_results.json", scalar_metrics(split_metrics))
+    write_epoch_metrics(output_dir / EPOCH_METRICS, trainer.state.log_history)
+    write_json(output_dir / DATA_SUMMARY, report.to_dict())
+    if card:
+        trainer.create_model_card()
+    logger.info(
+        "Wrote the model and results to %s (test accuracy %s).", output_dir, results.get("test_accuracy")
+    )
+
+
+def _push(trainer: DetectionTrainer, training_args: DetectionTrainingArguments) -> None:
+    """Upload the output folder with the publishing layer (main process only)."""
+    if not trainer.is_world_process_zero():
+        return
+    from hf_aidetect.publishing.push import push_output_dir
+
+    push_output_dir(
+        training_args.output_dir,
+        repo_id=training_args.hub_model_id,
+        private=training_args.hub_private_repo,
+        token=training_args.hub_token,
+        revision=training_args.hub_revision,
+    )
