@@ -19,7 +19,8 @@ from transformers import (
     PreTrainedModel,
 )
 from transformers.image_processing_utils import BaseImageProcessor
-from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+from transformers.image_utils import PILImageResampling
+from transformers.models.bit.image_processing_pil_bit import BitImageProcessorPil
 
 from hf_aidetect.data.labels import ID2LABEL, LABEL2ID
 from hf_aidetect.errors import ConfigError
@@ -50,17 +51,26 @@ def build_image_processor(
     image_mean: Sequence[float] | None = None,
     image_std: Sequence[float] | None = None,
 ) -> BaseImageProcessor:
-    """Resize-to-square + rescale + normalise processor for a model built from a config (no Hub needed).
+    """Processor for a model built from a config (no Hub needed): resize the shorter side to ``image_size``,
+    center-crop a square, rescale, normalise (mean = std = 0.5 by default, i.e. pixels in [-1, 1]).
 
-    Saved as ``ViTImageProcessor`` in ``preprocessor_config.json`` (the PIL backend is used here because
-    torchvision is optional). Default normalisation is mean = std = 0.5, i.e. pixels in [-1, 1].
+    Center-cropping matches the training eval transform (largest centered square, then resize), so
+    ``pipeline("image-classification")`` sees what evaluation saw, also for non-square images. Saved as
+    ``BitImageProcessor`` (the PIL backend is used here because torchvision is optional).
     """
     size = image_size or _config_image_size(config)
     mean = list(image_mean or DEFAULT_MEAN)
     std = list(image_std or DEFAULT_STD)
     channels = int(getattr(config, "num_channels", 3) or 3)
     mean, std = (v * channels if len(v) == 1 else v for v in (mean, std))
-    return ViTImageProcessorPil(size={"height": size, "width": size}, image_mean=mean, image_std=std)
+    return BitImageProcessorPil(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        do_center_crop=True,
+        resample=PILImageResampling.BILINEAR,
+        image_mean=mean,
+        image_std=std,
+    )
 
 
 def _checked_overrides(config_class: type[PretrainedConfig], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_tiny_vit_from_config_has_two_labels_and_matching_processor() -> None:
     assert isinstance(model, ViTForImageClassification)
     assert model.config.id2label == {0: "real", 1: "fake"} and model.config.label2id == {"real": 0, "fake": 1}
     assert model.config.hidden_size == 32 and model.config.image_size == 32
-    assert (processor.size.height, processor.size.width) == (32, 32)
+    assert (processor.crop_size.height, processor.crop_size.width) == (32, 32)
     assert list(processor.image_mean) == [0.5, 0.5, 0.5]
     pixels = processor(random_images(2), return_tensors="pt")["pixel_values"]
     assert model(pixel_values=pixels).logits.shape == (2, 2)
@@ -43,7 +43,20 @@ def test_tiny_vit_from_config_has_two_labels_and_matching_processor() -> None:
 def test_seed_cnn_from_model_type_uses_image_size() -> None:
     model, processor = build_model(ModelArguments(model_type="seed_cnn", image_size=128))
     assert isinstance(model, SeedCNNForImageClassification)
-    assert model.config.image_size == 128 and processor.size.height == 128
+    assert model.config.image_size == 128 and processor.crop_size.height == 128
+
+
+def test_processor_matches_the_training_eval_transform_on_non_square_images() -> None:
+    from PIL import Image
+
+    from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform
+
+    _, processor = build_model(ModelArguments(model_type="seed_cnn", image_size=96))
+    image = random_images(1, size=(25, 15))[0].resize((250, 150), Image.Resampling.BICUBIC)
+    pipeline_pixels = processor(image, return_tensors="pt")["pixel_values"][0]
+    transform = build_eval_transform(PreprocessConfig.from_image_processor(processor))
+    training_pixels = transform({"image": [image], "label": [0]})["pixel_values"][0]
+    assert torch.allclose(pipeline_pixels, training_pixels, atol=1e-4)
 
 
 def test_checkpoint_gets_a_fresh_two_label_head(saved_vit_dir: Path, tmp_path: Path) -> None:
@@ -58,13 +71,13 @@ def test_checkpoint_gets_a_fresh_two_label_head(saved_vit_dir: Path, tmp_path: P
     assert model.classifier.out_features == 2 and model.config.id2label == {0: "real", 1: "fake"}
     for key, tensor in three.vit.state_dict().items():
         assert torch.equal(tensor, model.vit.state_dict()[key])
-    assert processor.size.height == 32  # no preprocessor_config.json there: built from the config
+    assert processor.crop_size.height == 32  # no preprocessor_config.json there: built from the config
 
 
 def test_checkpoint_keeps_its_processor_and_rejects_another_size(saved_vit_dir: Path) -> None:
     _, processor = build_model(ModelArguments(model_name_or_path=str(saved_vit_dir)))
     saved = json.loads((saved_vit_dir / "preprocessor_config.json").read_text())
-    assert processor.size.height == saved["size"]["height"] == 32
+    assert processor.crop_size.height == saved["crop_size"]["height"] == 32
     with pytest.raises(ConfigError, match="--image_size 64 differs"):
         build_model(ModelArguments(model_name_or_path=str(saved_vit_dir), image_size=64))
 
