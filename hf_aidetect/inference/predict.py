@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from hf_aidetect.errors import BadImageError
 from hf_aidetect.inference.loading import Detector
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class PredictionRow:
 
 def describe_error(path: str | Path, error: BaseException) -> str:
     """A short reason a user understands for why ``path`` could not be used as an image."""
+    while isinstance(error, BadImageError) and error.__cause__ is not None:
+        error = error.__cause__  # the transform wraps decoder errors; the original says more
     if isinstance(error, FileNotFoundError):
         return "file not found"
     if isinstance(error, PermissionError):

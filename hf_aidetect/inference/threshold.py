@@ -77,8 +77,9 @@ def choose_threshold(
         candidates = np.flatnonzero(score >= score.max() - 1e-12)
         method = "max_balanced_accuracy"
     else:
-        # fpr is non-decreasing along the curve: the last point within the budget has the highest tpr.
-        candidates = np.array([np.flatnonzero(fpr <= target_fpr + 1e-12).max()])
+        # Highest tpr within the FPR budget; among those, the first point on the curve (lowest fpr).
+        allowed = np.flatnonzero(fpr <= target_fpr + 1e-12)
+        candidates = np.array([allowed[np.argmax(tpr[allowed])]])
         method = "target_fpr"
     values = [_midpoint(thresholds, index) for index in candidates]
     threshold = min(values, key=lambda value: abs(value - DEFAULT_THRESHOLD))

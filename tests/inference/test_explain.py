@@ -1,0 +1,74 @@
+"""Heatmaps: the image's size, normalised to [0, 1], not constant; overlays and the explain command."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hf_aidetect.cli import main
+from hf_aidetect.inference.explain import default_method, explain_image, overlay_heatmap
+from hf_aidetect.inference.loading import load_detector
+from tests.utils import rgb_array, write_rgb_jpeg, write_zero_byte
+
+IMAGE = Image.fromarray(rgb_array((48, 40), seed=3))  # not square: the map must still fit the image
+
+
+def _check_heatmap(heatmap: np.ndarray, image: Image.Image) -> None:
+    assert heatmap.shape == (image.height, image.width)
+    assert heatmap.dtype == np.float32
+    assert heatmap.min() == pytest.approx(0.0) and heatmap.max() == pytest.approx(1.0)
+    assert heatmap.std() > 0.01
+
+
+@pytest.mark.parametrize(("model", "method"), [("vit", "attention"), ("cnn", "gradcam")])
+def test_default_method_heatmaps(model, method, tiny_vit_dir, tiny_cnn_dir):
+    detector = load_detector(tiny_vit_dir if model == "vit" else tiny_cnn_dir)
+    assert default_method(detector.model) == method
+    attention_before = detector.model.config._attn_implementation
+    explanation = explain_image(detector, IMAGE)
+    assert explanation.method == method
+    _check_heatmap(explanation.heatmap, IMAGE)
+    assert 0.0 <= explanation.fake_score <= 1.0
+    assert explanation.target == (1 if explanation.fake_score >= 0.5 else 0)
+    assert detector.model.config._attn_implementation == attention_before  # eager only during the call
+    # The model saw the centered 40x40 square: the 4-px margins left and right stay 0.
+    assert np.all(explanation.heatmap[:, :4] == 0) and np.all(explanation.heatmap[:, -4:] == 0)
+
+
+def test_saliency_and_threshold_pick_the_explained_class(tiny_cnn_dir):
+    detector = load_detector(tiny_cnn_dir)
+    saliency = explain_image(detector, IMAGE, method="saliency")
+    _check_heatmap(saliency.heatmap, IMAGE)
+    assert explain_image(detector, IMAGE, method="gradcam", threshold=0.0).target == 1
+    assert explain_image(detector, IMAGE, method="gradcam", threshold=1.0).target == 0
+    with pytest.raises(ValueError, match="unknown explanation method"):
+        explain_image(detector, IMAGE, method="lime")
+
+
+def test_overlay_has_image_size():
+    heatmap = np.linspace(0, 1, IMAGE.width * IMAGE.height, dtype=np.float32).reshape(
+        IMAGE.height, IMAGE.width
+    )
+    overlay = overlay_heatmap(IMAGE, heatmap)
+    assert overlay.size == IMAGE.size and overlay.mode == "RGB"
+    assert not np.array_equal(np.asarray(overlay), np.asarray(IMAGE))
+    with pytest.raises(ValueError, match="does not match"):
+        overlay_heatmap(IMAGE, heatmap.T)
+
+
+def test_explain_command_writes_one_png_per_image(tiny_vit_dir, tmp_path, capsys):
+    good = [write_rgb_jpeg(tmp_path / "in" / f"face{i}.jpg", (56, 40), seed=i) for i in range(2)]
+    bad = write_zero_byte(tmp_path / "in" / "broken.jpg")
+    out = tmp_path / "overlays"
+    status = main(["-q", "explain", str(tiny_vit_dir), *map(str, good), str(bad), "--out", str(out)])
+    assert status == 1  # the broken image is reported, the others written
+    written = sorted(out.glob("*.png"))
+    assert len(written) == 2 and capsys.readouterr().out.split() == [
+        str(p) for p in sorted(written, key=lambda p: p.name)
+    ]
+    for path in written:
+        stem, label, score = path.stem.rsplit("_", 2)
+        assert stem.startswith("face") and label in ("real", "fake") and 0 <= float(score) <= 1
+        with Image.open(path) as picture:
+            assert picture.width > 300 and picture.height > 200
