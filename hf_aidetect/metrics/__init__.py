@@ -7,6 +7,8 @@ The module at :data:`DETECTION_METRIC_PATH` is loaded with ``evaluate.load(path)
 from __future__ import annotations
 
 import functools
+import importlib.util
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from hf_aidetect.data.labels import FAKE, ID2LABEL
+
+logger = logging.getLogger(__name__)
 
 DETECTION_METRIC_PATH = str(Path(__file__).resolve().parent / "detection")
 CONFUSION_KEYS = tuple(
@@ -37,7 +41,19 @@ def load_detection_metric() -> Any:
     """The ``evaluate`` metric module, loaded once per process from the package (never from the Hub)."""
     import evaluate
 
-    return evaluate.load(DETECTION_METRIC_PATH, keep_in_memory=True)
+    try:
+        return evaluate.load(DETECTION_METRIC_PATH, keep_in_memory=True)
+    except OSError as error:
+        # evaluate copies the script into HF_MODULES_CACHE; on a read-only cache import it in place.
+        logger.warning(
+            "evaluate.load(%s) failed (%s); importing the metric directly.", DETECTION_METRIC_PATH, error
+        )
+        spec = importlib.util.spec_from_file_location(
+            "hf_aidetect_detection_metric", Path(DETECTION_METRIC_PATH) / "detection.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.Detection(keep_in_memory=True)
 
 
 def detection_metrics(

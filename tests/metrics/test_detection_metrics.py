@@ -82,3 +82,17 @@ def test_compute_metrics_for_trainer_is_softmax_p_fake_and_scalars_only() -> Non
         assert metrics[key] == matrix[true, predicted]
     assert metrics["cm_true_fake_pred_real"] == matrix[1, 0]
     assert metrics["roc_auc"] == pytest.approx(skm.roc_auc_score(LABELS, SCORES))
+
+
+def test_read_only_modules_cache_falls_back_to_a_direct_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hf_aidetect.metrics import load_detection_metric
+
+    def read_only(*args, **kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(evaluate, "load", read_only)
+    load_detection_metric.cache_clear()
+    try:
+        assert detection_metrics([0, 1], [0.3, 0.6])["accuracy"] == 1.0
+    finally:
+        load_detection_metric.cache_clear()
