@@ -86,16 +86,23 @@ def select_files(
     allow_patterns: Sequence[str] | None = None,
     ignore_patterns: Sequence[str] | None = None,
 ) -> list[str]:
-    """Relative paths to upload: defaults plus ``allow_patterns``, minus defaults plus ``ignore_patterns``."""
+    """Relative paths to upload.
+
+    Defaults (:data:`DEFAULT_ALLOW_PATTERNS` minus :data:`DEFAULT_IGNORE_PATTERNS`), plus files matching
+    ``allow_patterns`` (which may name a default-ignored file, e.g. ``training_args.bin``), minus files
+    matching ``ignore_patterns`` (these always win).
+    """
     root = Path(output_dir)
-    allow = [*DEFAULT_ALLOW_PATTERNS, *(allow_patterns or [])]
-    ignore = [*DEFAULT_IGNORE_PATTERNS, *(ignore_patterns or [])]
     selected = []
     for path in sorted(root.rglob("*")):
         if not path.is_file():
             continue
         relative = path.relative_to(root).as_posix()
-        if _matches(relative, allow) and not _matches(relative, ignore):
+        by_default = _matches(relative, DEFAULT_ALLOW_PATTERNS) and not _matches(
+            relative, DEFAULT_IGNORE_PATTERNS
+        )
+        wanted = by_default or _matches(relative, allow_patterns or [])
+        if wanted and not _matches(relative, ignore_patterns or []):
             selected.append(relative)
     return selected
 

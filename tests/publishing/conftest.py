@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import huggingface_hub
 import numpy as np
 import pytest
 from PIL import Image
@@ -28,6 +29,21 @@ def hub() -> Iterator[HubServer]:
     server = HubServer({TOKEN: USER, OTHER_TOKEN: "mallory"}).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def online(hub: HubServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> HubServer:
+    """Point the in-process (offline) huggingface_hub at the local Hub for one test."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    constants = huggingface_hub.constants
+    monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+    monkeypatch.setattr(
+        constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    )
+    monkeypatch.setattr(constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {hub.host})
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-file"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return hub
 
 
 def client_env(hub: HubServer, home: Path, token: str | None = TOKEN, **extra: str) -> dict[str, str]:

@@ -1,0 +1,132 @@
+"""Push failures (bad token, server errors, server down, secrets) leave the local folder intact; LFS path.
+
+These run huggingface_hub in-process: the session is offline (tests/conftest.py), so the ``online`` fixture
+points its already-imported constants at the local Hub for the duration of one test.
+"""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+from huggingface_hub import hf_hub_download
+
+from hf_aidetect.cli import main as cli_main
+from hf_aidetect.errors import HubError
+from hf_aidetect.publishing.push import push_to_hub, select_files
+from tests.publishing.conftest import OTHER_TOKEN, TOKEN, USER, folder_digest
+
+
+def test_default_file_selection(make_outputs) -> None:
+    output_dir = make_outputs("seed_cnn")
+    (output_dir / "scheduler.pt").write_bytes(b"x")
+    (output_dir / "runs").mkdir()
+    (output_dir / "runs" / "events.out").write_bytes(b"x")
+    files = select_files(output_dir)
+    assert {"model.safetensors", "config.json", "preprocessor_config.json", "modeling_seed_cnn.py"} <= set(
+        files
+    )
+    assert "evaluation/roc_curve.png" in files
+    for private in (
+        "optimizer.pt",
+        "scheduler.pt",
+        "rng_state_0.pth",
+        "training_args.bin",
+        "runs/events.out",
+    ):
+        assert private not in files
+    assert not [path for path in files if path.startswith("checkpoint-")]
+    assert "training_args.bin" in select_files(output_dir, allow_patterns=["training_args.bin"])
+    assert "trainer_state.json" not in select_files(output_dir, ignore_patterns=["trainer_state.json"])
+
+
+def test_wrong_token_is_a_clear_error_and_changes_nothing(online, make_outputs, monkeypatch, capsys) -> None:
+    output_dir = make_outputs("vit")
+    before = folder_digest(output_dir)
+    monkeypatch.setenv("HF_TOKEN", "hf_wrongWrongWrong0123456789abcdefghij")
+    status = cli_main(["push", str(output_dir), "--repo-id", f"{USER}/never-created"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "401" in err and "hf auth login" in err and "HF_TOKEN" in err
+    assert "hf_wrongWrongWrong" not in err and "Traceback" not in err
+    assert folder_digest(output_dir) == before
+    assert f"{USER}/never-created" not in online.store.repos
+
+
+def test_missing_token_and_not_an_output_folder(online, make_outputs, tmp_path: Path) -> None:
+    with pytest.raises(HubError, match="No Hugging Face token found"):
+        push_to_hub(make_outputs("vit"), f"{USER}/x")
+    with pytest.raises(HubError, match=r"config\.json"):
+        push_to_hub(tmp_path, f"{USER}/x", token=TOKEN)
+
+
+def test_server_error_then_rerun_succeeds(online, make_outputs) -> None:
+    output_dir = make_outputs("vit")
+    before = folder_digest(output_dir)
+    repo_id = f"{USER}/flaky"
+    online.faults[rf"POST /api/models/{repo_id}/commit/"] = 503
+    with pytest.raises(HubError, match=r"server error \(503\).*re-run"):
+        push_to_hub(output_dir, repo_id, token=TOKEN)
+    assert folder_digest(output_dir) == before
+    assert "model.safetensors" not in online.store.get_repo(repo_id).resolve("main").tree
+    result = push_to_hub(output_dir, repo_id, token=TOKEN)
+    assert "model.safetensors" in online.store.get_repo(repo_id).resolve("main").tree
+    assert result.commit_oid == online.store.get_repo(repo_id).branches["main"]
+
+
+def test_server_down(online, make_outputs) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    with pytest.raises(HubError, match="Cannot reach the Hub"):
+        push_to_hub(make_outputs("vit"), f"{USER}/down", token=TOKEN, endpoint=closed)
+
+
+def test_other_namespace_is_forbidden(online, make_outputs) -> None:
+    with pytest.raises(HubError, match="403"):
+        push_to_hub(make_outputs("vit"), "mallory/not-yours", token=TOKEN)
+
+
+def test_token_inside_an_uploaded_file_blocks_the_push(online, make_outputs) -> None:
+    output_dir = make_outputs("vit")
+    with pytest.raises(HubError, match=r"training_args\.bin contains your Hub token"):
+        push_to_hub(output_dir, f"{USER}/leaky", token=TOKEN, allow_patterns=["training_args.bin"])
+    assert f"{USER}/leaky" not in online.store.repos
+
+
+def test_private_repo_needs_its_owners_token(online, make_outputs) -> None:
+    repo_id = f"{USER}/secret"
+    push_to_hub(make_outputs("vit"), repo_id, token=TOKEN, private=True)
+    url = f"{online.endpoint}/{repo_id}/resolve/main/config.json"
+    for headers in ({}, {"Authorization": f"Bearer {OTHER_TOKEN}"}):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers))
+        assert refused.value.code in (401, 404)
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert b'"model_type": "vit"' in urllib.request.urlopen(request).read()
+    # Asking for --private on an existing public repo is refused instead of silently publishing.
+    push_to_hub(make_outputs("vit", name="public"), f"{USER}/public", token=TOKEN)
+    with pytest.raises(HubError, match="already exists and is public"):
+        push_to_hub(make_outputs("vit", name="public2"), f"{USER}/public", token=TOKEN, private=True)
+
+
+def test_lfs_upload_path(online, make_outputs, monkeypatch, tmp_path: Path) -> None:
+    """Without hf_xet the weights go through the git-LFS batch API and a signed PUT; download via CDN."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+    monkeypatch.setattr(online, "lfs_mode", "gitattributes")
+    output_dir = make_outputs("seed_cnn")
+    repo_id = f"{USER}/lfs-cnn"
+    push_to_hub(output_dir, repo_id, token=TOKEN)
+    entry = online.store.get_repo(repo_id).resolve("main").tree["model.safetensors"]
+    assert entry.lfs
+    assert any(path.endswith("/info/lfs/objects/batch") for _, path in online.requests)
+    cache = tmp_path / "cache"
+    path = hf_hub_download(
+        repo_id, "model.safetensors", token=TOKEN, cache_dir=cache, endpoint=online.endpoint
+    )
+    assert Path(path).read_bytes() == (output_dir / "model.safetensors").read_bytes()
+    assert any(path.startswith("/lfs-cdn/") for _, path in online.requests) and not online.cdn_saw_auth
