@@ -73,8 +73,10 @@ def build_image_processor(
     )
 
 
-def _checked_overrides(config_class: type[PretrainedConfig], overrides: dict[str, Any]) -> dict[str, Any]:
-    known = set(config_class().to_dict())
+def _checked_overrides(
+    config_class: type[PretrainedConfig], overrides: dict[str, Any], config: PretrainedConfig | None = None
+) -> dict[str, Any]:
+    known = set((config or config_class()).to_dict())
     unknown = sorted(key for key in overrides if key not in known)
     if unknown:
         raise ConfigError(
@@ -112,8 +114,8 @@ def _warn_on_label_order(path: str, config: PretrainedConfig) -> None:
     names = {int(k): str(v).lower() for k, v in (getattr(config, "id2label", None) or {}).items()}
     if set(names.values()) == set(LABEL2ID) and names != ID2LABEL:
         logger.warning(
-            "%s labels its classes %s; hf_aidetect always uses %s, so the head's outputs are re-labelled "
-            "and the checkpoint's real/fake head is effectively swapped. Fine-tune before trusting it.",
+            "%s maps its classes as %s; hf_aidetect always uses %s, so the checkpoint's trained head now "
+            "answers the opposite class. Fine-tune it (or fix its id2label) before trusting its outputs.",
             path,
             names,
             ID2LABEL,
@@ -130,6 +132,7 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
     try:
         config = AutoConfig.from_pretrained(path, **hub)
         _warn_on_label_order(path, config)
+        _checked_overrides(type(config), dict(args.config_overrides or {}), config)
         for key, value in {**(args.config_overrides or {}), **_label_kwargs()}.items():
             setattr(config, key, value)
         kwargs = {"attn_implementation": args.attn_implementation} if args.attn_implementation else {}
@@ -139,8 +142,7 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
     except OSError as error:
         raise ConfigError(
             f"cannot load checkpoint {path!r}: {str(error).rstrip('.')}. Give a local folder with "
-            "config.json + weights, "
-            "log in / connect to reach the Hub, or build offline with --model_type (e.g. vit)."
+            "config.json + weights, connect / log in to reach the Hub, or build offline with --model_type."
         ) from None
     if args.image_size is not None and args.image_size != _config_image_size(config, args.image_size):
         raise ConfigError(
@@ -152,7 +154,7 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
             path, revision=args.model_revision, cache_dir=args.cache_dir
         )
     except (OSError, ValueError):
-        logger.warning("%s has no image processor config; using resize + normalise with mean/std 0.5.", path)
+        logger.warning("%s has no preprocessor_config.json; using center crop + mean/std 0.5.", path)
         processor = build_image_processor(config, None, args.image_mean, args.image_std)
     return model, processor
 

@@ -146,3 +146,13 @@ def test_pipeline_on_saved_tiny_vit(saved_vit_dir: Path) -> None:
     classifier = pipeline("image-classification", model=str(saved_vit_dir))
     results = classifier(random_images(3))
     assert len(results) == 3 and {item["label"] for item in results[0]} == {"real", "fake"}
+
+
+def test_overrides_apply_to_checkpoints_and_typos_are_caught(saved_vit_dir: Path) -> None:
+    model, _ = build_model(
+        ModelArguments(model_name_or_path=str(saved_vit_dir), config_overrides="hidden_dropout_prob=0.1")
+    )
+    assert model.config.hidden_dropout_prob == 0.1
+    with pytest.raises(ConfigError, match="hiden_dropout_prob"):
+        typo = ModelArguments(model_name_or_path=str(saved_vit_dir), config_overrides="hiden_dropout_prob=0")
+        build_model(typo)
