@@ -55,14 +55,23 @@ def open_image(source: ImageSource) -> Image.Image:
     return Image.open(Path(source))
 
 
+def exif_orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright) read from the header; 1 when absent or unreadable."""
+    try:
+        return int(image.getexif().get(0x0112, 1) or 1)
+    except Exception:  # a broken EXIF block must not make a readable image unreadable
+        return 1
+
+
 def oriented_size(image: Image.Image) -> tuple[int, int]:
     """(width, height) after the EXIF orientation is applied, read from the header only."""
     width, height = image.size
-    try:
-        orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block must not make a readable image unreadable
-        orientation = 1
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return (height, width) if exif_orientation(image) in (5, 6, 7, 8) else (width, height)
+
+
+def apply_orientation(image: Image.Image) -> Image.Image:
+    """``ImageOps.exif_transpose`` only when needed (it copies the whole image even when upright)."""
+    return image if exif_orientation(image) == 1 else ImageOps.exif_transpose(image)
 
 
 def apply_draft(image: Image.Image, scale: float) -> None:
@@ -121,8 +130,7 @@ def load_rgb(source: ImageSource, *, draft_scale: float | None = None) -> Image.
     image = open_image(source)
     if draft_scale is not None:
         apply_draft(image, draft_scale)
-    image = ImageOps.exif_transpose(image)
-    return to_rgb(image)
+    return to_rgb(apply_orientation(image))
 
 
 def pil_loadable(source: Any) -> bool:

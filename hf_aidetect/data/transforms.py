@@ -1,8 +1,9 @@
 """Batched train / eval transforms for ``Dataset.with_transform`` (no torchvision, no per-pixel Python).
 
 Geometry is one ``PIL.Image.resize(size, box=crop)`` call per image (crop + resize together); JPEGs that
-are much larger than the crop decode at 1/2-1/8 size via ``Image.draft``. Pixels go to numpy, are stacked,
-and normalised with the image processor's mean / std in one torch op: ``x * (1 / (255 std)) - mean / std``.
+are much larger than the crop decode at 1/2-1/8 size via ``Image.draft``. Pixels go to numpy, normalised
+with the image processor's mean / std (``x * (1 / (255 std)) - mean / std``, two in-place numpy ops per
+image while it is cache-hot) straight into one preallocated float32 ``[B, 3, H, W]`` batch.
 
 Randomness comes from a ``numpy.random.Generator`` owned by the transform. With ``seed`` it is seeded from
 ``seed`` in the main process and from ``(seed, worker seed)`` inside a DataLoader worker (the worker seed is
@@ -24,9 +25,9 @@ from typing import Any
 import numpy as np
 import torch
 from datasets import Dataset, DatasetDict
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageFilter
 
-from hf_aidetect.data.images import apply_draft, open_image, oriented_size, to_rgb
+from hf_aidetect.data.images import apply_draft, apply_orientation, open_image, oriented_size, to_rgb
 from hf_aidetect.errors import BadImageError, ConfigError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -143,34 +144,41 @@ class _BatchTransform:
     def __init__(self, preprocess: PreprocessConfig, image_key: str = "image") -> None:
         self.preprocess = preprocess
         self.image_key = image_key
-        std = torch.tensor(preprocess.std, dtype=torch.float32).view(1, 3, 1, 1)
-        mean = torch.tensor(preprocess.mean, dtype=torch.float32).view(1, 3, 1, 1)
+        std = np.asarray(preprocess.std, dtype=np.float32).reshape(3, 1, 1)
+        mean = np.asarray(preprocess.mean, dtype=np.float32).reshape(3, 1, 1)
         self._scale = 1.0 / (255.0 * std)
         self._shift = -mean / std
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        arrays = []
-        for source in batch[self.image_key]:
+        sources = batch[self.image_key]
+        side = self.preprocess.image_size
+        pixels = np.empty((len(sources), 3, side, side), dtype=np.float32)
+        for index, source in enumerate(sources):
             try:
-                arrays.append(self._image(source))
+                array = self._image(source)
             except Exception as error:
                 raise BadImageError(
                     f"Cannot decode image {_describe(source)} ({type(error).__name__}: {error}). Load the "
                     "data with load_detection_dataset(..., validate=True) to skip unreadable files up front."
                 ) from error
-        pixels = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-        out = {"pixel_values": torch.addcmul(self._shift, pixels.float(), self._scale).contiguous()}
+            # Normalise each image while it is still in cache: ~5x faster than one torch op on the
+            # whole stacked uint8 batch (which needs a permuted, cache-cold pass per step).
+            out = pixels[index]
+            out[...] = array.transpose(2, 0, 1)
+            out *= self._scale
+            out += self._shift
+        result = {"pixel_values": torch.from_numpy(pixels)}
         labels = batch.get("label", batch.get("labels"))
         if labels is not None:
-            out["labels"] = torch.as_tensor(labels, dtype=torch.int64)
-        return out
+            result["labels"] = torch.as_tensor(labels, dtype=torch.int64)
+        return result
 
     def _decode(self, image: Image.Image, box: Box, size: tuple[int, int]) -> tuple[Image.Image, Box]:
         """Decode opened ``image`` (draft when allowed) to RGB and map ``box`` (oriented coords) onto it."""
         if self.preprocess.use_draft:
             target = self.preprocess.image_size
             apply_draft(image, max(target / max(box[2] - box[0], 1), target / max(box[3] - box[1], 1)))
-        image = to_rgb(ImageOps.exif_transpose(image))
+        image = to_rgb(apply_orientation(image))
         fx, fy = image.size[0] / size[0], image.size[1] / size[1]
         return image, (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
 

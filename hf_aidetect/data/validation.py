@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from hf_aidetect.data.images import ImageSource, apply_draft, open_image, to_rgb
+from hf_aidetect.data.images import ImageSource, apply_draft, apply_orientation, open_image, to_rgb
 from hf_aidetect.data.report import BadImage
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def check_image(source: ImageSource) -> str | None:
                 image.verify()
             with open_image(source) as image:
                 apply_draft(image, 0.125)
-                rgb = to_rgb(ImageOps.exif_transpose(image))
+                rgb = to_rgb(apply_orientation(image))
                 rgb.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return f"decompression bomb: {error}"
