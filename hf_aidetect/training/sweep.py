@@ -272,7 +272,9 @@ def _row(
         row[key] = results.get(key)
     wall = record.get("wall_time_s", results.get("train_runtime"))
     row["wall_time_s"] = None if wall is None else round(float(wall), 1)
-    row["status"] = record.get("status", "done" if point.is_done else "pending")
+    # An interrupted point's record still says "running"; until it is re-run it is just pending.
+    failed = record.get("status") == "failed"
+    row["status"] = "done" if point.is_done else "failed" if failed else "pending"
     row[spec.select_metric] = results.get(spec.select_metric)
     return row
 
@@ -355,7 +357,8 @@ def write_tables(
     spec: SweepSpec, rows: list[dict[str, Any]], best: dict[str, Any] | None
 ) -> tuple[Path, Path]:
     """``results.csv`` (raw numbers) and ``results.md`` (readable, names the best point)."""
-    columns = ["point", *spec.grid, *CSV_METRICS, "wall_time_s", "status"]
+    selected = [] if spec.select_metric in CSV_METRICS else [spec.select_metric]
+    columns = ["point", *spec.grid, *CSV_METRICS, *selected, "wall_time_s", "status"]
     csv_path = spec.output_root / RESULTS_CSV
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")

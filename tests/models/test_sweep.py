@@ -198,3 +198,16 @@ def test_optuna_space_from_grid() -> None:
     assert 1e-4 <= params["learning_rate"] <= 1e-2 and params["per_device_train_batch_size"] in (32, 64)
     distribution = trial.distributions["learning_rate"]
     assert distribution.log and (distribution.low, distribution.high) == (1e-4, 1e-2)
+
+
+def test_interrupted_point_is_pending_and_custom_select_metric_is_a_column(tmp_path: Path) -> None:
+    from hf_aidetect.training.sweep import collect_results
+
+    spec = SweepSpec.from_yaml(write_sweep(tmp_path, GRID, select_metric="validation_f1_macro"))
+    point = spec.points()[0]
+    point.output_dir.mkdir(parents=True)
+    (point.output_dir / "sweep_point.json").write_text(json.dumps({"status": "running"}))
+    report = collect_results(spec)
+    assert [row["status"] for row in report.rows] == ["pending"] * 4 and report.best is None
+    assert "validation_f1_macro" in report.csv_path.read_text().splitlines()[0]
+    assert "No finished point" in report.markdown_path.read_text()
