@@ -65,6 +65,11 @@ def map_splits(data: Dataset | DatasetDict, origin: str) -> dict[str, Dataset]:
     """Name splits train / validation / test; a single ``Dataset`` is train."""
     if isinstance(data, Dataset):
         return {"train": data}
+    if not isinstance(data, DatasetDict):
+        raise DatasetLayoutError(
+            f"{origin} loaded as {type(data).__name__}; streaming / iterable datasets are not supported: "
+            "drop streaming=True (the data is validated and split up front)."
+        )
     out: dict[str, Dataset] = {}
     unknown = []
     for name, dataset in data.items():

@@ -158,7 +158,7 @@ def _from_folder(folder: Path, options: _Options) -> tuple:
     bad: list[BadImage] = []
     if options.validate:
         every_path = [p for files in scan.splits.values() for p in files.paths]
-        bad = validate_files(every_path, options.num_workers)
+        bad = validate_files(every_path, options.num_workers, cache_root=scan.root)
     bad_paths = {item.path for item in bad}
     splits = {split: _files_to_dataset(files, bad_paths) for split, files in scan.splits.items()}
     layout = "splits" if scan.layout == "splits" else "classes"

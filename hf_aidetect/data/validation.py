@@ -21,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from hf_aidetect.data.images import ImageSource, apply_draft, apply_orientation, open_image, to_rgb
 from hf_aidetect.data.report import BadImage
+from hf_aidetect.data.validation_cache import cached_check
 
 logger = logging.getLogger(__name__)
 
@@ -101,9 +102,18 @@ def check_images(sources: Sequence[ImageSource], num_workers: int | None = None)
         return list(pool.map(_check_with_limit, [(s, limit) for s in sources], chunksize=chunksize))
 
 
-def validate_files(paths: Sequence[str], num_workers: int | None = None) -> list[BadImage]:
-    """Check image files; return the bad ones (path + reason) in input order."""
-    reasons = check_images(paths, num_workers)
+def validate_files(
+    paths: Sequence[str], num_workers: int | None = None, *, cache_root: str | os.PathLike | None = None
+) -> list[BadImage]:
+    """Check image files; return the bad ones (path + reason) in input order.
+
+    With ``cache_root`` results are remembered per file (see :mod:`hf_aidetect.data.validation_cache`), so
+    a second load of an unchanged folder only stats the files.
+    """
+    if cache_root is None:
+        reasons = check_images(paths, num_workers)
+    else:
+        reasons = cached_check(paths, cache_root, lambda todo: check_images(todo, num_workers))
     return [BadImage(str(path), reason) for path, reason in zip(paths, reasons) if reason is not None]
 
 

@@ -77,6 +77,15 @@ def test_unknown_hub_split_asks_for_split_kwarg(tmp_path):
         load_detection_dataset(DatasetDict({"train": ds, "holdout": ds}))
 
 
+def test_streaming_datasets_are_refused(monkeypatch):
+    from datasets import IterableDatasetDict
+
+    streamed = IterableDatasetDict({"train": _tiny_dataset(4).to_iterable_dataset()})
+    monkeypatch.setattr(hub_module, "load_dataset", lambda path, **kwargs: streamed)
+    with pytest.raises(DatasetLayoutError, match="streaming"):
+        load_detection_dataset("someone/faces", streaming=True)
+
+
 def test_local_parquet_folder_goes_through_load_dataset(tmp_path):
     folder = tmp_path / "parquet_ds"
     (folder / "data").mkdir(parents=True)

@@ -113,3 +113,31 @@ def _raw():
     from datasets import Image as ImageFeature
 
     return ImageFeature(decode=False)
+
+
+def test_second_load_reuses_validation_results(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_AIDETECT_CACHE", str(tmp_path / "cache"))
+    root = make_class_folder(tmp_path / "c", {"real": 4, "fake": 6})
+    bad = write_kind(root / "real", "zero_byte")
+    _, first = load_detection_dataset(root, validation_size=2, test_size=2, return_report=True)
+    assert [b.path for b in first.bad_images] == [str(bad)]
+    assert list((tmp_path / "cache" / "validation").glob("*.json"))
+
+    real_check = validation.check_image
+    checked: list[str] = []
+    monkeypatch.setattr(validation, "check_image", lambda s: checked.append(str(s)) or real_check(s))
+    _, second = load_detection_dataset(root, validation_size=2, test_size=2, return_report=True)
+    assert second.bad_images == first.bad_images
+    assert checked == []  # nothing changed: no file decoded again
+
+    write_kind(root / "fake", "not_an_image", stem="fake_0000")  # same name, new content
+    (root / "fake" / "fake_0000.jpg").unlink()
+    changed = write_truncated_jpeg(root / "fake" / "fake_0001.jpg")
+    _, third = load_detection_dataset(root, validation_size=2, test_size=2, return_report=True)
+    assert set(checked) == {str(root / "fake" / "fake_0000.png"), str(changed)}
+    assert {b.path for b in third.bad_images} == {str(bad), *checked}
+
+    checked.clear()
+    monkeypatch.setenv("HF_AIDETECT_VALIDATION_CACHE", "0")
+    load_detection_dataset(root, validation_size=2, test_size=2)
+    assert len(checked) == 4 + 1 + 6  # every file again
