@@ -41,6 +41,7 @@ HYPERPARAMETERS = (
     "bf16",
     "metric_for_best_model",
 )
+_ZERO_MEANS_OFF = ("warmup_ratio", "warmup_steps", "label_smoothing_factor", "max_steps")
 _NOT_METRICS = ("runtime", "samples_per_second", "steps_per_second", "epoch", "step")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -91,12 +92,16 @@ def is_hub_id(value: str | None) -> bool:
 
 
 def safe_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
-    """Known hyperparameters only; anything token-like never reaches a card."""
-    return {
-        key: values[key]
-        for key in HYPERPARAMETERS
-        if key in values and values[key] not in (None, "", -1) and "token" not in key
-    }
+    """Known, informative hyperparameters only (no unset / off values); nothing token-like ever."""
+    kept = {}
+    for key in HYPERPARAMETERS:
+        value = values.get(key)
+        if value is None or value is False or value in ("", -1) or "token" in key:
+            continue
+        if key in _ZERO_MEANS_OFF and not value:
+            continue
+        kept[key] = value
+    return kept
 
 
 def framework_versions() -> dict[str, str]:
@@ -186,10 +191,14 @@ def _confusion_matrix(evaluation: Any, results: dict[str, Any]) -> list[list[int
             matrix = source.get(key) or (source.get("metrics") or {}).get(key)
             if isinstance(matrix, list) and len(matrix) == 2 and all(len(row) == 2 for row in matrix):
                 return [[int(value) for value in row] for row in matrix]
-    cells = [results.get(f"test_{name}") for name in ("tn", "fp", "fn", "tp")]
-    if all(_number(cell) is not None for cell in cells):
-        tn, fp, fn, tp = (int(float(cell)) for cell in cells)
-        return [[tn, fp], [fn, tp]]
+    for names in (
+        [f"cm_true_{true}_pred_{pred}" for true in ("real", "fake") for pred in ("real", "fake")],
+        ["tn", "fp", "fn", "tp"],
+    ):
+        cells = [_number(results.get(f"test_{name}")) for name in names]
+        if all(cell is not None for cell in cells):
+            tn, fp, fn, tp = (int(cell) for cell in cells)  # type: ignore[arg-type]
+            return [[tn, fp], [fn, tp]]
     return None
 
 

@@ -19,10 +19,10 @@ from hf_aidetect.errors import AIDetectError
 from hf_aidetect.publishing.card_inputs import (
     CARD_DATA_FILE,
     CardInputs,
-    best_log_entry,
     collect_card_inputs,
     framework_versions,
     is_hub_id,
+    read_json,
     safe_hyperparameters,
 )
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 TEMPLATE_NAME = "model_card_template.md"
 DEFAULT_TAGS = ("image-classification", "ai-image-detection", "deepfake-detection", "hf_aidetect")
+# Card metadata given to write_model_card that push must see again (saved in model_card_data.json).
+REMEMBERED = ("license", "language", "tags", "base_model", "dataset", "model_name")
 ARCHITECTURES = {
     "vit": "Vision Transformer (ViT) image classifier",
     "seed_cnn": "compact convolutional network (hf_aidetect seed CNN)",
@@ -76,16 +78,23 @@ def _metric(value: Any) -> float:
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, float) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
-        number = float(value)
-        return (
-            str(int(number))
-            if number.is_integer()
-            else f"{number:.4g}"
-            if abs(number) < 1e-3
-            else f"{number:.4f}"
-        )
+    """Table cell: ints (and int-like CSV strings) as is, floats with 4 decimals (tiny ones in %g)."""
+    if isinstance(value, int):  # bool included
+        return str(value)
+    if isinstance(value, str):
+        try:
+            value = int(value) if value.lstrip("-").isdigit() else float(value)
+        except ValueError:
+            return value
+        return _fmt(value)
+    if isinstance(value, float):
+        return f"{value:.4g}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
     return str(value)
+
+
+def _plain(value: Any) -> str:
+    """Hyperparameter values: shortest faithful form (0.01, 5e-05, 8, adamw_torch)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -161,7 +170,7 @@ def _best_text(inputs: CardInputs) -> str:
     if not best or best.get("step") is None:
         return ""
     where = f"step {best['step']}" + (
-        f" (epoch {_fmt(best['epoch'])})" if best.get("epoch") is not None else ""
+        f" (epoch {_plain(best['epoch'])})" if best.get("epoch") is not None else ""
     )
     metric = inputs.hyperparameters.get("metric_for_best_model")
     score = f", {metric} = {_fmt(best['metric'])}" if metric and best.get("metric") is not None else ""
@@ -206,7 +215,7 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         data_table=_data_table(inputs),
         imbalance_ratio=_fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
         image_size=inputs.image_size,
-        hyperparameters=[(key, _fmt(value)) for key, value in inputs.hyperparameters.items()],
+        hyperparameters=[(key, _plain(value)) for key, value in inputs.hyperparameters.items()],
         epoch_table=_epoch_table(inputs),
         best_text=_best_text(inputs),
         test_table=_metrics_table(inputs.test_metrics),
@@ -287,8 +296,19 @@ def write_model_card(
     path = output_dir / "README.md"
     output_dir.mkdir(parents=True, exist_ok=True)
     card.save(path)
+    _remember(output_dir, {key: extra[key] for key in REMEMBERED if extra.get(key)})
     logger.info("Wrote the model card %s.", path)
     return path
+
+
+def _remember(output_dir: Path, values: dict[str, Any]) -> None:
+    """Merge card metadata into ``model_card_data.json`` so ``push`` re-renders the same card later."""
+    if not values:
+        return
+    path = output_dir / CARD_DATA_FILE
+    saved = read_json(path) or {}
+    saved.update(values)
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 
 
 class ModelCardCallback(TrainerCallback):
@@ -320,17 +340,6 @@ class ModelCardCallback(TrainerCallback):
         )
         if "base_model" not in self.card_data and is_hub_id(name_or_path):
             self.card_data["base_model"] = name_or_path
-
-    def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any) -> None:
-        entry = best_log_entry(
-            {
-                "log_history": state.log_history,
-                "best_model_checkpoint": state.best_model_checkpoint,
-                "best_global_step": getattr(state, "best_global_step", None),
-                "best_metric": state.best_metric,
-            }
-        )
-        self.card_data["best"] = {"step": entry.get("step"), "epoch": entry.get("epoch")} if entry else {}
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not args.should_save:
