@@ -148,6 +148,7 @@ def _scan_class_folders(folder: Path, dirs: list[os.DirEntry], ignored: list[str
         raise DatasetLayoutError(
             f"{folder} has no class folders; put images under {folder}/real/ and {folder}/fake/."
         )
+    _warn_loose_images(folder)
     files = SplitFiles(folder=str(folder))
     for entry in dirs:
         label = canonical_label(entry.name)
@@ -169,6 +170,20 @@ def _scan_class_folders(folder: Path, dirs: list[os.DirEntry], ignored: list[str
             f"split. Add a {missing[0]}/ class folder with images (accepted names: {known_aliases()})."
         )
     return files
+
+
+def _warn_loose_images(folder: Path) -> None:
+    """Images lying next to the class folders carry no label: say so instead of dropping them silently."""
+    with os.scandir(folder) as entries:
+        loose = sorted(e.name for e in entries if e.is_file() and has_image_extension(e.name))
+    if loose:
+        logger.warning(
+            "Ignoring %d image(s) directly in %s (e.g. %s): they are in no class folder; move them into "
+            "real/ or fake/ to use them.",
+            len(loose),
+            folder,
+            loose[0],
+        )
 
 
 def _walk_images(class_dir: Path, ignored: list[str]) -> list[tuple[str, str]]:

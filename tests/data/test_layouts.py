@@ -132,6 +132,15 @@ def test_hidden_system_and_non_image_files_are_ignored(tmp_path, caplog):
     assert "notes.txt" in caplog.text
 
 
+def test_loose_images_outside_class_folders_are_ignored_with_a_warning(tmp_path, caplog):
+    root = make_class_folder(tmp_path / "c", {"real": 4, "fake": 4})
+    write_rgb_jpeg(root / "unlabelled.jpg")
+    with caplog.at_level(logging.WARNING, logger="hf_aidetect"):
+        dd = load_detection_dataset(root, validation_size=2, test_size=2)
+    assert sum(len(ds) for ds in dd.values()) == 8
+    assert "unlabelled.jpg" in caplog.text
+
+
 def test_order_is_deterministic(tmp_path):
     root = make_class_folder(tmp_path / "c", {"real": 8, "fake": 8})
     first = load_detection_dataset(root, seed=3)
