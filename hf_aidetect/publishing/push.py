@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,12 +240,24 @@ def _upload(
     if branch != "main":
         api.create_branch(repo_id, branch=branch, exist_ok=True)
     logger.info("Pushing %d files from %s to %s (branch %s).", len(files), output_dir, repo_id, branch)
-    info = api.create_commit(
-        repo_id,
-        operations=_operations(output_dir, files, card),
-        commit_message=commit_message or _default_message(output_dir),
-        revision=branch,
-    )
+
+    def commit() -> Any:
+        return api.create_commit(
+            repo_id,
+            operations=_operations(output_dir, files, card),
+            commit_message=commit_message or _default_message(output_dir),
+            revision=branch,
+        )
+
+    try:
+        info = commit()
+    except Exception as error:
+        if "xet" not in str(error).lower():
+            raise
+        # Hub-compatible servers without Xet storage still speak git-LFS: retry through it once.
+        logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
+        with _xet_disabled():
+            info = commit()
     uploaded = sorted({*files, *(["README.md"] if card is not None else [])})
     logger.info("Pushed to %s (commit %s).", repo_url, info.oid)
     return PushResult(
@@ -255,6 +268,19 @@ def _upload(
         revision=branch,
         files=uploaded,
     )
+
+
+@contextmanager
+def _xet_disabled() -> Iterator[None]:
+    """Same effect as HF_HUB_DISABLE_XET=1 (read by huggingface_hub at import), for one call."""
+    from huggingface_hub import constants
+
+    saved = constants.HF_HUB_DISABLE_XET
+    constants.HF_HUB_DISABLE_XET = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_DISABLE_XET = saved
 
 
 def push_output_dir(output_dir: str | Path, repo_id: str | None = None, **kwargs: Any) -> PushResult:

@@ -114,13 +114,18 @@ def test_private_repo_needs_its_owners_token(online, make_outputs) -> None:
         push_to_hub(make_outputs("vit", name="public2"), f"{USER}/public", token=TOKEN, private=True)
 
 
-def test_lfs_upload_path(online, make_outputs, monkeypatch, tmp_path: Path) -> None:
-    """Without hf_xet the weights go through the git-LFS batch API and a signed PUT; download via CDN."""
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", True)
+@pytest.mark.parametrize("disable_xet", [True, False], ids=["HF_HUB_DISABLE_XET", "xet-refused-fallback"])
+def test_lfs_upload_path(online, make_outputs, monkeypatch, tmp_path: Path, disable_xet: bool) -> None:
+    """LFS files go through the git-LFS batch API and a signed PUT (directly, or after the server refused
+    Xet); downloads follow the redirect to the signed CDN URL without the token."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_XET", disable_xet)
     monkeypatch.setattr(online, "lfs_mode", "gitattributes")
     output_dir = make_outputs("seed_cnn")
-    repo_id = f"{USER}/lfs-cnn"
+    repo_id = f"{USER}/lfs-cnn-{disable_xet}"
     push_to_hub(output_dir, repo_id, token=TOKEN)
+    asked_xet = any("xet-write-token" in path for _, path in online.requests if repo_id in path)
+    assert asked_xet is not disable_xet
+    assert huggingface_hub.constants.HF_HUB_DISABLE_XET is disable_xet  # the fallback restores it
     entry = online.store.get_repo(repo_id).resolve("main").tree["model.safetensors"]
     assert entry.lfs
     assert any(path.endswith("/info/lfs/objects/batch") for _, path in online.requests)
