@@ -60,6 +60,10 @@ def load_detection_dataset(
     (``num_workers`` parallel workers, default all cores); unreadable ones are skipped and logged
     (``bad_images="skip"``) or raise :class:`BadImageError` (``"error"``). The summary is logged at INFO;
     ``return_report=True`` also returns a :class:`LoadReport` (summary, skipped files, layout).
+    Folder results are cached per file (size + mtime), so reloading an unchanged folder is quick.
+
+    ``dataset[i]["image"]`` keeps the file's own mode (``datasets`` decodes it); the transforms in
+    :mod:`hf_aidetect.data.transforms` and :func:`hf_aidetect.data.load_rgb` give RGB with EXIF orientation.
     """
     if bad_images not in ("skip", "error"):
         raise ConfigError(f"bad_images={bad_images!r} is invalid: use 'skip' or 'error'.")

@@ -150,3 +150,13 @@ def _tiny_dataset(n_per_class: int, offset: int = 0) -> Dataset:
         {"image": images, "label": ["fake", "real"] * n_per_class},
         features=Features({"image": ImageFeature(), "label": ClassLabel(names=["fake", "real"])}),
     )
+
+
+def test_one_class_hub_split_is_an_error():
+    images = [{"bytes": _png_bytes(i), "path": None} for i in range(4)]
+    ds = Dataset.from_dict(
+        {"image": images, "label": [0, 0, 0, 0]},
+        features=Features({"image": ImageFeature(), "label": ClassLabel(names=["real", "fake"])}),
+    )
+    with pytest.raises(DatasetLayoutError, match="no 'fake' images"):
+        load_detection_dataset(ds)
