@@ -1,0 +1,165 @@
+"""Write the demo dataset in the Kaggle "140k real and fake faces" layout, deterministically."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from hf_aidetect.data.demo.card import render_card
+from hf_aidetect.data.demo.generator import deterministic_torch, synthesize, train_generator
+from hf_aidetect.data.demo.sources import draw_crops, load_source_photos, matched_halves
+from hf_aidetect.errors import AIDetectError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+KAGGLE_SUBDIR = Path("real_vs_fake") / "real-vs-fake"
+SPLITS: tuple[str, ...] = ("train", "valid", "test")
+FORMATS: tuple[str, ...] = ("jpg", "png")
+GENERATOR_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class DemoDataOptions:
+    """Everything that determines the demo dataset's bytes (same options -> byte-identical files)."""
+
+    seed: int = 0
+    image_size: int = 64
+    train_per_class: int = 300
+    valid_per_class: int = 60
+    test_per_class: int = 100
+    image_format: str = "jpg"
+    quality: int = 90
+    generator_steps: int = 150
+    generator_crops: int = 256
+    generator_width: int = 32
+    min_detail: float = 3.0
+    num_threads: int = 2
+
+    def per_class(self, split: str) -> int:
+        """Images per class in ``split`` (``train`` / ``valid`` / ``test``)."""
+        return {"train": self.train_per_class, "valid": self.valid_per_class, "test": self.test_per_class}[
+            split
+        ]
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the flag when a value cannot work."""
+        if self.image_size < 16 or self.image_size % GENERATOR_FACTOR:
+            raise ConfigError(
+                f"--image-size {self.image_size}: use a multiple of {GENERATOR_FACTOR}, >= 16 (e.g. 64)."
+            )
+        for split in SPLITS:
+            if self.per_class(split) < 1:
+                raise ConfigError(f"--{split}-per-class must be >= 1 (got {self.per_class(split)}).")
+        if self.image_format not in FORMATS:
+            raise ConfigError(f"--format {self.image_format!r}: choose one of {', '.join(FORMATS)}.")
+        if not 1 <= self.quality <= 100:
+            raise ConfigError(f"--quality {self.quality}: use a JPEG quality between 1 and 100 (e.g. 90).")
+        for name in ("generator_steps", "generator_crops", "generator_width", "num_threads"):
+            if getattr(self, name) < 1:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} must be >= 1 (got {getattr(self, name)}).")
+
+
+def _resolve_options(options: DemoDataOptions | None, overrides: dict[str, Any]) -> DemoDataOptions:
+    try:
+        resolved = dataclasses.replace(options or DemoDataOptions(), **overrides)
+    except TypeError as error:
+        names = ", ".join(field.name for field in dataclasses.fields(DemoDataOptions))
+        raise ConfigError(f"Unknown demo-data option ({error}); valid options: {names}.") from None
+    resolved.validate()
+    return resolved
+
+
+def save_image(pixels: np.ndarray, path: Path, options: DemoDataOptions) -> None:
+    """Save one RGB uint8 image; both classes go through here so format/quality carry no label."""
+    image = Image.fromarray(pixels, mode="RGB")
+    if options.image_format == "jpg":
+        image.save(path, format="JPEG", quality=options.quality, subsampling="4:2:0", optimize=False)
+    else:
+        image.save(path, format="PNG", compress_level=6, optimize=False)
+
+
+def _check_target(out_dir: Path, overwrite: bool) -> None:
+    owned = [out_dir / KAGGLE_SUBDIR.parts[0], out_dir / "README.md"]
+    existing = [path for path in owned if path.exists()]
+    if existing and not overwrite:
+        raise AIDetectError(
+            f"{existing[0]} already exists; pass --overwrite (overwrite=True) to replace the demo data, "
+            "or choose an empty OUT_DIR."
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AIDetectError(f"OUT_DIR {out_dir} is a file; choose a folder path.")
+
+
+def _generate(options: DemoDataOptions) -> dict[str, dict[str, np.ndarray]]:
+    """Return ``{split: {"real": pixels, "fake": pixels}}``, all crops drawn from one seeded stream."""
+    photos = load_source_photos()
+    rng = np.random.default_rng(options.seed)
+    size = options.image_size
+    # One stream, fixed draw order: generator-training crops, then per split a pool of 2n crops split into
+    # matched real / fake-source halves. Every image comes from its own draw, so the sets are disjoint.
+    _, train_crops = draw_crops(photos, options.generator_crops, size, rng, min_detail=options.min_detail)
+    halves = {}
+    for split in SPLITS:
+        specs, crops = draw_crops(
+            photos, 2 * options.per_class(split), size, rng, min_detail=options.min_detail
+        )
+        real, fake = matched_halves(specs, crops, rng)
+        halves[split] = (crops[real], crops[fake])
+    with deterministic_torch(options.seed, options.num_threads):
+        model = train_generator(
+            train_crops,
+            steps=options.generator_steps,
+            factor=GENERATOR_FACTOR,
+            width=options.generator_width,
+        )
+        return {
+            split: {"real": real, "fake": synthesize(model, fake)} for split, (real, fake) in halves.items()
+        }
+
+
+def write_demo_dataset(
+    out_dir: str | Path, options: DemoDataOptions | None = None, *, overwrite: bool = False, **overrides: Any
+) -> Path:
+    """Write the demo dataset under ``out_dir``; returns ``out_dir`` (for ``load_detection_dataset``).
+
+    Layout: ``out_dir/real_vs_fake/real-vs-fake/{train,valid,test}/{real,fake}/NNNNN.<format>`` plus a
+    dataset card ``out_dir/README.md``. Keyword ``overrides`` replace fields of ``options``
+    (:class:`DemoDataOptions`), e.g. ``write_demo_dataset(d, seed=1, image_size=32)``.
+    """
+    options = _resolve_options(options, overrides)
+    out_dir = Path(out_dir)
+    _check_target(out_dir, overwrite)
+    started = time.perf_counter()
+    images = _generate(options)
+    # Build in a sibling folder and rename at the end, so an interrupted run never leaves half a dataset.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / ".real_vs_fake.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    for split, classes in images.items():
+        for label, pixels in classes.items():
+            folder = partial / KAGGLE_SUBDIR.relative_to(KAGGLE_SUBDIR.parts[0]) / split / label
+            folder.mkdir(parents=True)
+            for index, image in enumerate(pixels):
+                save_image(image, folder / f"{index:05d}.{options.image_format}", options)
+    final = out_dir / KAGGLE_SUBDIR.parts[0]
+    if final.exists():
+        shutil.rmtree(final)
+    partial.rename(final)
+    counts = {split: {label: len(p) for label, p in classes.items()} for split, classes in images.items()}
+    (out_dir / "README.md").write_text(render_card(options, counts), encoding="utf-8")
+    total = sum(n for classes in counts.values() for n in classes.values())
+    logger.info(
+        "Wrote %d demo images (%dx%d %s) to %s in %.1f s.",
+        total, options.image_size, options.image_size, options.image_format, final / KAGGLE_SUBDIR.parts[1],
+        time.perf_counter() - started,
+    )  # fmt: skip
+    return out_dir
