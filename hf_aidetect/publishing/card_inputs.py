@@ -70,8 +70,11 @@ class CardInputs:
     best: dict[str, Any] = field(default_factory=dict)
     validation_metrics: dict[str, float] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
+    test_threshold: float | None = None
     confusion_matrix: list[list[int]] | None = None
+    evaluation: dict[str, Any] = field(default_factory=dict)
     plots: list[tuple[str, str]] = field(default_factory=list)
+    reports: list[tuple[str, str]] = field(default_factory=list)
     framework_versions: dict[str, str] = field(default_factory=dict)
 
 
@@ -185,12 +188,21 @@ def _data_summary(summary: Any) -> tuple[dict[str, dict[str, int]], float | None
     return counts, _number(summary.get("imbalance_ratio")), root
 
 
-def _confusion_matrix(evaluation: Any, results: dict[str, Any]) -> list[list[int]] | None:
-    for source, key in ((evaluation, "confusion_matrix"), (results, "test_confusion_matrix")):
-        if isinstance(source, dict):
-            matrix = source.get(key) or (source.get("metrics") or {}).get(key)
-            if isinstance(matrix, list) and len(matrix) == 2 and all(len(row) == 2 for row in matrix):
-                return [[int(value) for value in row] for row in matrix]
+def _matrix(value: Any) -> list[list[int]] | None:
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(r, list) and len(r) == 2 for r in value)
+    ):
+        return [[int(cell) for cell in row] for row in value]
+    return None
+
+
+def _confusion_matrix(results: dict[str, Any]) -> list[list[int]] | None:
+    """The test confusion matrix of ``all_results.json`` (nested list or ``cm_true_*_pred_*`` cells)."""
+    matrix = _matrix(results.get("test_confusion_matrix"))
+    if matrix is not None:
+        return matrix
     for names in (
         [f"cm_true_{true}_pred_{pred}" for true in ("real", "fake") for pred in ("real", "fake")],
         ["tn", "fp", "fn", "tp"],
@@ -200,6 +212,23 @@ def _confusion_matrix(evaluation: Any, results: dict[str, Any]) -> list[list[int
             tn, fp, fn, tp = (int(cell) for cell in cells)  # type: ignore[arg-type]
             return [[tn, fp], [fn, tp]]
     return None
+
+
+def _evaluation_report(output_dir: Path) -> dict[str, Any]:
+    """The INFERENCE layer's ``evaluation/metrics.json``: metrics at its (possibly tuned) threshold."""
+    report = read_json(output_dir / EVALUATION_DIR / "metrics.json")
+    if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
+        return {}
+    threshold = report.get("threshold")
+    info = threshold if isinstance(threshold, dict) else {"value": threshold}
+    metrics = {k: v for k, v in ((k, _number(v)) for k, v in report["metrics"].items()) if v is not None}
+    return {
+        "split": report.get("split") or "test",
+        "threshold": _number(info.get("value")),
+        "threshold_source": info.get("source"),
+        "metrics": metrics,
+        "confusion_matrix": _matrix(report["metrics"].get("confusion_matrix")),
+    }
 
 
 def _plots(output_dir: Path) -> list[tuple[str, str]]:
@@ -212,12 +241,13 @@ def _plots(output_dir: Path) -> list[tuple[str, str]]:
     ]
 
 
-def _test_metrics(results: dict[str, Any], evaluation: Any) -> dict[str, float]:
-    metrics = strip_metrics(results, "test_")
-    if not metrics and isinstance(evaluation, dict):
-        flat = evaluation.get("metrics", evaluation)
-        metrics = {k: v for k, v in ((k, _number(v)) for k, v in flat.items()) if v is not None}
-    return metrics
+def _reports(output_dir: Path) -> list[tuple[str, str]]:
+    names = {"report.md": "Evaluation report", "robustness.md": "Robustness to JPEG / resizing / blur"}
+    return [
+        (title, f"{EVALUATION_DIR}/{name}")
+        for name, title in names.items()
+        if (output_dir / EVALUATION_DIR / name).is_file()
+    ]
 
 
 def collect_card_inputs(
@@ -234,7 +264,6 @@ def collect_card_inputs(
     config = config or read_json(output_dir / "config.json") or {}
     state = state or read_json(output_dir / "trainer_state.json") or {}
     results = read_json(output_dir / "all_results.json") or {}
-    evaluation = read_json(output_dir / EVALUATION_DIR / "metrics.json")
     summary = extra.get("data_summary") or read_json(output_dir / "data_summary.json")
     counts, imbalance, data_root = _data_summary(summary)
 
@@ -264,9 +293,12 @@ def collect_card_inputs(
         epoch_rows=read_epoch_rows(output_dir, state),
         best=_best_summary(state, best_entry),
         validation_metrics=validation,
-        test_metrics=_test_metrics(results, evaluation),
-        confusion_matrix=_confusion_matrix(evaluation, results),
+        test_metrics=strip_metrics(results, "test_"),
+        test_threshold=_number(results.get("test_threshold")),
+        confusion_matrix=_confusion_matrix(results),
+        evaluation=_evaluation_report(output_dir),
         plots=_plots(output_dir),
+        reports=_reports(output_dir),
         framework_versions=dict(extra.get("framework_versions") or framework_versions()),
     )
 

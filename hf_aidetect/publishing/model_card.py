@@ -177,8 +177,7 @@ def _best_text(inputs: CardInputs) -> str:
     return f"The published weights are the best checkpoint, from {where}{score}."
 
 
-def _confusion_table(inputs: CardInputs) -> str:
-    matrix = inputs.confusion_matrix
+def _confusion_table(inputs: CardInputs, matrix: list[list[int]] | None) -> str:
     if not matrix:
         return ""
     names = [inputs.id2label.get(i, str(i)) for i in range(2)]
@@ -193,6 +192,20 @@ def _data_table(inputs: CardInputs) -> str:
             real, fake = counts.get("real", 0), counts.get("fake", 0)
             rows.append([split, real, fake, real + fake])
     return markdown_table(["split", "real", "fake", "total"], rows)
+
+
+def _report_fields(inputs: CardInputs) -> dict[str, Any]:
+    report = inputs.evaluation
+    if not report.get("metrics"):
+        return {"report_table": ""}
+    threshold = report.get("threshold")
+    return {
+        "report_table": _metrics_table(report["metrics"]),
+        "report_split": report.get("split"),
+        "report_threshold": _plain(threshold) if threshold is not None else "0.5",
+        "report_source": report.get("threshold_source"),
+        "report_confusion": _confusion_table(inputs, report.get("confusion_matrix")),
+    }
 
 
 def render_model_card(inputs: CardInputs) -> ModelCard:
@@ -220,7 +233,10 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         best_text=_best_text(inputs),
         test_table=_metrics_table(inputs.test_metrics),
         validation_table=_metrics_table(inputs.validation_metrics),
-        confusion_table=_confusion_table(inputs),
+        test_threshold=_plain(inputs.test_threshold) if inputs.test_threshold is not None else None,
+        confusion_table=_confusion_table(inputs, inputs.confusion_matrix),
+        **_report_fields(inputs),
+        reports=inputs.reports,
         plots=inputs.plots,
         versions=sorted(inputs.framework_versions.items()),
     )

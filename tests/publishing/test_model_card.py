@@ -43,6 +43,9 @@ def test_card_uses_best_checkpoint_and_test_metrics(make_outputs) -> None:
     assert "| fake | 2 | 6 |" in text  # confusion matrix row: 2 fakes missed, 6 caught
     assert "| train | 10 | 6 | 16 |" in text
     assert "![Roc curve](evaluation/roc_curve.png)" in text
+    assert "- [Evaluation report](evaluation/report.md)" in text
+    assert "**test** split at threshold 0.4 (tuned on validation)" in text
+    assert "| fake | 1 | 7 |" in text  # the report's confusion matrix at its threshold
     assert 'model="testuser/vit-faces")' in text and "trust_remote_code" not in text
     assert "P(fake) >= 0.4" in text and "fake_threshold" in text
     assert "Bias, risks and limitations" in text and "not proof" in text

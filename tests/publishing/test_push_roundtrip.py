@@ -34,6 +34,7 @@ EXPECTED = {
     "model_card_data.json",
     "evaluation/roc_curve.png",
     "evaluation/metrics.json",
+    "evaluation/report.md",
 }
 LOAD_SCRIPT = """
 import json, sys
