@@ -135,3 +135,19 @@ def test_lfs_upload_path(online, make_outputs, monkeypatch, tmp_path: Path, disa
     )
     assert Path(path).read_bytes() == (output_dir / "model.safetensors").read_bytes()
     assert any(path.startswith("/lfs-cdn/") for _, path in online.requests) and not online.cdn_saw_auth
+
+
+def test_foreign_readme_is_kept_and_keep_card(online, make_outputs, tmp_path: Path) -> None:
+    """A README.md in a folder without our training files is the user's: uploaded as is."""
+    from hf_aidetect.publishing.push import render_card_bytes
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "README.md").write_text("# my own card\n")
+    assert render_card_bytes(plain, f"{USER}/plain") is None
+    output_dir = make_outputs("vit")
+    (output_dir / "README.md").write_text("---\nlicense: mit\n---\n# hand-written\n")
+    assert b"Bias, risks and limitations" in render_card_bytes(output_dir, f"{USER}/x")
+    push_to_hub(output_dir, f"{USER}/kept", token=TOKEN, regenerate_card=False)
+    stored = online.store.get_repo(f"{USER}/kept").resolve("main").tree["README.md"]
+    assert online.store.file_content(stored) == b"---\nlicense: mit\n---\n# hand-written\n"

@@ -17,6 +17,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import logging
 
 NAME = "push"
 HELP = "Upload a trained model (weights, card, metrics, plots) to the Hugging Face Hub."
@@ -57,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hf_aidetect.publishing.push import push_to_hub
+
+    if not getattr(args, "verbose", False):
+        # One INFO line per HTTP request drowns the summary; -v brings them back.
+        for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     result = push_to_hub(
         args.output_dir,
