@@ -17,7 +17,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Image, Value, l
 
 from hf_aidetect.data.labels import LABEL_NAMES, canonical_label, known_aliases
 from hf_aidetect.data.layouts import split_name
-from hf_aidetect.data.report import BadImage
+from hf_aidetect.data.report import BadImage, arrow_column, column_numpy
 from hf_aidetect.data.validation import check_images
 from hf_aidetect.errors import DatasetLayoutError, HubError
 
@@ -94,7 +94,7 @@ def map_splits(data: Dataset | DatasetDict, origin: str) -> dict[str, Dataset]:
 
 def _label_ids(dataset: Dataset, column: str, origin: str) -> np.ndarray:
     feature = dataset.features[column]
-    values = dataset.with_format("arrow", columns=[column])[column].to_numpy(zero_copy_only=False)
+    values = column_numpy(dataset, column)
     if isinstance(feature, ClassLabel):
         lookup = {i: canonical_label(name) for i, name in enumerate(feature.names)}
         unknown = sorted(feature.names[i] for i, v in lookup.items() if v is None)
@@ -124,7 +124,7 @@ def normalise_split(
         raise DatasetLayoutError(f"{origin} has no column {source_column!r}; fix source_column=...")
     labels = _label_ids(dataset, label_column, origin)
     if source_column is not None:
-        sources = [str(s) for s in dataset.with_format("arrow", columns=[source_column])[source_column]]
+        sources = [str(s) for s in arrow_column(dataset, source_column).to_pylist()]
     else:
         sources = [""] * len(dataset)
     images = dataset.select_columns([image_column])
@@ -157,7 +157,7 @@ def validate_split(dataset: Dataset, split: str, num_workers: int | None) -> tup
 
 def check_both_classes(dataset: Dataset, where: str) -> None:
     """Raise when a split is empty or lacks one class."""
-    labels = dataset.with_format("arrow", columns=["label"])["label"].to_numpy(zero_copy_only=False)
+    labels = column_numpy(dataset, "label")
     counts = np.bincount(labels.astype(np.int64), minlength=2)
     if counts.sum() == 0:
         raise DatasetLayoutError(f"{where} is empty (no usable images); add images or remove it.")

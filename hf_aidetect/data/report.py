@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict
 
 from hf_aidetect.data.labels import ID2LABEL, LABEL_NAMES
@@ -110,9 +112,25 @@ class LoadReport:
         }
 
 
-def _column(dataset: Dataset, name: str) -> np.ndarray:
-    # Arrow format bypasses any with_transform (which may need the image column) and never decodes images.
-    return dataset.with_format("arrow", columns=[name])[name].to_numpy(zero_copy_only=False)
+def arrow_column(dataset: Dataset, name: str) -> pa.ChunkedArray:
+    """One column as Arrow, honouring ``select`` / ``shuffle`` indices, never decoding images.
+
+    Bypasses any ``with_transform``. A vectorised ``take`` on the indices mapping: ``datasets``' own
+    path gathers row by row (~1 s per 100k rows after a ``select``).
+    """
+    indices = getattr(dataset, "_indices", None)
+    table = getattr(dataset.data, "table", None)
+    if isinstance(table, pa.Table) and (
+        indices is None or isinstance(getattr(indices, "table", None), pa.Table)
+    ):
+        column = table.column(name)
+        return column if indices is None else column.take(indices.table.column(0))
+    return dataset.with_format("arrow", columns=[name])[name]
+
+
+def column_numpy(dataset: Dataset, name: str) -> np.ndarray:
+    """:func:`arrow_column` as a numpy array."""
+    return arrow_column(dataset, name).to_numpy(zero_copy_only=False)
 
 
 def summarize_dataset(dataset_dict: DatasetDict | dict[str, Dataset]) -> DatasetSummary:
@@ -120,11 +138,14 @@ def summarize_dataset(dataset_dict: DatasetDict | dict[str, Dataset]) -> Dataset
     counts: dict[str, dict[str, int]] = {}
     sources: dict[str, dict[str, int]] = {}
     for split, dataset in dataset_dict.items():
-        labels = _column(dataset, "label").astype(np.int64)
+        labels = column_numpy(dataset, "label").astype(np.int64)
         per_label = np.bincount(labels, minlength=len(ID2LABEL))
         counts[split] = {ID2LABEL[i]: int(per_label[i]) for i in ID2LABEL}
         if "source" in dataset.column_names:
-            names, per_source = np.unique(_column(dataset, "source").astype(str), return_counts=True)
-            if len(names) > 1 or (len(names) == 1 and names[0] != ""):
-                sources[split] = {str(n): int(c) for n, c in zip(names, per_source)}
+            column = arrow_column(dataset, "source")
+            per_source = {
+                str(item["values"]): int(item["counts"]) for item in pc.value_counts(column).to_pylist()
+            }
+            if set(per_source) - {""}:
+                sources[split] = dict(sorted(per_source.items()))
     return DatasetSummary(counts=counts, sources=sources)

@@ -9,6 +9,7 @@ import numpy as np
 from datasets import Dataset
 from sklearn.model_selection import train_test_split
 
+from hf_aidetect.data.report import column_numpy
 from hf_aidetect.errors import ConfigError, DatasetLayoutError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def _split_indices(labels: np.ndarray, size: float | int, seed: int, what: str, 
 
 
 def _labels(dataset: Dataset) -> np.ndarray:
-    return dataset.with_format("arrow", columns=["label"])["label"].to_numpy(zero_copy_only=False)
+    return column_numpy(dataset, "label").astype(np.int64)
 
 
 def carve_missing_splits(

@@ -74,3 +74,14 @@ def test_dataloader_defaults_are_valid_training_arguments(tmp_path):
 
     args = TrainingArguments(output_dir=str(tmp_path), **default_dataloader_settings(device="cpu"))
     assert args.dataloader_num_workers >= 1
+
+
+def test_arrow_column_honours_select_and_shuffle():
+    from datasets import Dataset
+
+    from hf_aidetect.data.report import arrow_column
+
+    dataset = Dataset.from_dict({"x": list(range(50)), "y": [str(i) for i in range(50)]})
+    for view in (dataset, dataset.select([7, 3, 3, 40]), dataset.shuffle(seed=0).select(range(10, 30))):
+        for name in ("x", "y"):
+            assert arrow_column(view, name).to_pylist() == view[name]
