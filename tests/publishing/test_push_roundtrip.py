@@ -45,7 +45,13 @@ kwargs = {{"trust_remote_code": True}} if {remote} else {{}}
 detector = pipeline("image-classification", model={repo!r}, revision={revision!r}, **kwargs)
 model = AutoModelForImageClassification.from_pretrained({repo!r}, revision={revision!r}, **kwargs)
 preds = [detector(path, top_k=2) for path in {images!r}]
-print("RESULT" + json.dumps({{"preds": preds, "module": type(model).__module__,
+card_metrics = None
+if {revision!r} == "main":  # ModelCard.load reads the default branch
+    from huggingface_hub import ModelCard
+    card = ModelCard.load({repo!r})
+    results = card.data.eval_results
+    card_metrics = {{r.metric_type: r.metric_value for r in results if r.dataset_split == "test"}}
+print("RESULT" + json.dumps({{"preds": preds, "module": type(model).__module__, "card": card_metrics,
                               "threshold": getattr(model.config, "fake_threshold", None)}}))
 """
 
@@ -104,6 +110,8 @@ def test_vit_push_and_load_by_repo_id(hub, make_outputs, face_images, tmp_path: 
     remote = _load_remote(hub, tmp_path, repo_id, face_images, remote=False)
     _assert_same(_local_predictions(output_dir, face_images), remote["preds"])
     assert remote["threshold"] == 0.4 and remote["module"].startswith("transformers.models.vit")
+    assert remote["card"]["accuracy"] == TEST_RESULTS["test_accuracy"]
+    assert remote["card"]["f1"] == TEST_RESULTS["test_f1_fake"]
 
     # Re-running the same push is harmless: nothing changed, so no new commit.
     head = hub.store.get_repo(repo_id).branches["main"]
