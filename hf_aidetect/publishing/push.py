@@ -130,6 +130,18 @@ def render_card_bytes(output_dir: Path, repo_id: str) -> bytes | None:
     return str(card).encode("utf-8")
 
 
+def _file_contains(path: Path, needle: bytes, chunk_size: int = 8 << 20) -> bool:
+    """Streamed search (weights can be gigabytes); chunks overlap so a match across a boundary is found."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_size):
+            window = tail + chunk
+            if needle in window:
+                return True
+            tail = window[-(len(needle) - 1) :] if len(needle) > 1 else b""
+    return False
+
+
 def check_no_secret(output_dir: Path, files: Sequence[str], card: bytes | None, secret: str) -> None:
     """Refuse to upload when the token appears in any file (e.g. an explicitly included training_args.bin)."""
     needle = secret.encode()
@@ -140,7 +152,7 @@ def check_no_secret(output_dir: Path, files: Sequence[str], card: bytes | None, 
     for relative in files:
         if relative == "README.md" and card is not None:
             continue
-        if needle in (output_dir / relative).read_bytes():
+        if _file_contains(output_dir / relative, needle):
             raise HubError(
                 f"{output_dir / relative} contains your Hub token, so nothing was uploaded. Exclude it "
                 f"(--exclude '{relative}') or remove the token from it, then re-run the push."

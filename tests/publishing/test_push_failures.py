@@ -151,3 +151,13 @@ def test_foreign_readme_is_kept_and_keep_card(online, make_outputs, tmp_path: Pa
     push_to_hub(output_dir, f"{USER}/kept", token=TOKEN, regenerate_card=False)
     stored = online.store.get_repo(f"{USER}/kept").resolve("main").tree["README.md"]
     assert online.store.file_content(stored) == b"---\nlicense: mit\n---\n# hand-written\n"
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 7, 1 << 20])
+def test_secret_scan_finds_the_token_across_chunk_boundaries(tmp_path: Path, chunk_size: int) -> None:
+    from hf_aidetect.publishing.push import _file_contains
+
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"\0" * 1000 + TOKEN.encode() + b"\1" * 5)
+    assert _file_contains(path, TOKEN.encode(), chunk_size)
+    assert not _file_contains(path, OTHER_TOKEN.encode(), chunk_size)
