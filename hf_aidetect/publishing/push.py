@@ -142,17 +142,17 @@ def _file_contains(path: Path, needle: bytes, chunk_size: int = 8 << 20) -> bool
     return False
 
 
-def check_no_secret(output_dir: Path, files: Sequence[str], card: bytes | None, secret: str) -> None:
-    """Refuse to upload when the token appears in any file (e.g. an explicitly included training_args.bin)."""
-    needle = secret.encode()
-    if card is not None and needle in card:
-        raise HubError(
-            "The rendered model card contains your Hub token; nothing was uploaded. Report this bug."
-        )
+def check_no_secret(
+    output_dir: Path, files: Sequence[str], card: bytes | None, secrets: Iterable[str]
+) -> None:
+    """Refuse to upload when a token appears in any file (e.g. an explicitly included training_args.bin)."""
+    needles = [secret.encode() for secret in secrets if secret]
+    if card is not None and any(needle in card for needle in needles):
+        raise HubError("The rendered model card contains a Hub token; nothing was uploaded. Report this bug.")
     for relative in files:
         if relative == "README.md" and card is not None:
             continue
-        if _file_contains(output_dir / relative, needle):
+        if any(_file_contains(output_dir / relative, needle) for needle in needles):
             raise HubError(
                 f"{output_dir / relative} contains your Hub token, so nothing was uploaded. Exclude it "
                 f"(--exclude '{relative}') or remove the token from it, then re-run the push."
@@ -210,7 +210,7 @@ def push_to_hub(
     is a branch, created from ``main`` when missing. ``endpoint`` defaults to ``HF_ENDPOINT``. The local
     folder is never modified. Raises :class:`HubError` with what to do on any failure.
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_token
 
     output_dir = Path(output_dir)
     check_output_dir(output_dir)
@@ -224,7 +224,7 @@ def push_to_hub(
             api.whoami()  # fail fast, with a clear message, on a bad token or an unreachable server
         files = select_files(output_dir, allow_patterns, ignore_patterns)
         card = render_card_bytes(output_dir, target) if regenerate_card else None
-        check_no_secret(output_dir, files, card, token)
+        check_no_secret(output_dir, files, card, {token, get_token() or ""})
         return _upload(api, output_dir, target, files, card, private, revision, commit_message)
     except HubError:
         raise
