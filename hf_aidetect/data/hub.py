@@ -19,6 +19,7 @@ from hf_aidetect.data.labels import LABEL_NAMES, canonical_label, known_aliases
 from hf_aidetect.data.layouts import split_name
 from hf_aidetect.data.report import BadImage, arrow_column, column_numpy
 from hf_aidetect.data.validation import check_images
+from hf_aidetect.data.validation_cache import load_row_results, save_row_results
 from hf_aidetect.errors import DatasetLayoutError, HubError
 
 logger = logging.getLogger(__name__)
@@ -135,24 +136,43 @@ def normalise_split(
     return images.add_column("source", sources, feature=FEATURES["source"])
 
 
-def validate_split(dataset: Dataset, split: str, num_workers: int | None) -> tuple[Dataset, list[BadImage]]:
-    """Decode-check every row (bytes or path) in batches; return the good rows and the bad ones."""
+def validate_split(
+    dataset: Dataset, split: str, num_workers: int | None, cache_key: str | None = None
+) -> tuple[Dataset, list[BadImage]]:
+    """Decode-check every row (bytes or path) in batches; return the good rows and the bad ones.
+
+    ``cache_key`` (the source's fingerprint, for datasets backed by files) lets a later load reuse the result.
+    """
+    found = load_row_results(cache_key, len(dataset)) if cache_key else None
+    if found is None:
+        found = _check_rows(dataset, split, num_workers)
+        if cache_key:
+            save_row_results(cache_key, len(dataset), found)
+    bad = [BadImage(where, reason) for _, where, reason in found]
+    if not found:
+        return dataset, bad
+    keep = np.setdiff1d(np.arange(len(dataset)), np.asarray([row for row, _, _ in found]))
+    return dataset.select(keep), bad
+
+
+def _check_rows(dataset: Dataset, split: str, num_workers: int | None) -> list[tuple[int, str, str]]:
     raw = dataset.cast_column("image", Image(decode=False)).with_format(None, columns=["image"])
-    bad: list[BadImage] = []
-    bad_rows: list[int] = []
+    found: list[tuple[int, str, str]] = []
     for start in range(0, len(raw), _VALIDATION_BATCH):
         batch = raw[start : start + _VALIDATION_BATCH]["image"]
-        reasons = check_images(batch, num_workers)
-        for offset, (item, reason) in enumerate(zip(batch, reasons)):
+        for offset, (item, reason) in enumerate(zip(batch, check_images(batch, num_workers))):
             if reason is not None:
-                row = start + offset
-                where = f"{split}[{row}]" + (f" ({item['path']})" if item.get("path") else "")
-                bad.append(BadImage(where, reason))
-                bad_rows.append(row)
-    if not bad_rows:
-        return dataset, bad
-    keep = np.setdiff1d(np.arange(len(dataset)), np.asarray(bad_rows))
-    return dataset.select(keep), bad
+                where = f"{split}[{start + offset}]" + (f" ({item['path']})" if item.get("path") else "")
+                found.append((start + offset, where, reason))
+    return found
+
+
+def dataset_cache_key(dataset: Dataset, image_column: str) -> str | None:
+    """A key for the validation cache: the fingerprint of a file-backed dataset (``None`` in memory)."""
+    fingerprint = getattr(dataset, "_fingerprint", None)
+    if not dataset.cache_files or not fingerprint:
+        return None
+    return f"{fingerprint}:{image_column}"
 
 
 def check_both_classes(dataset: Dataset, where: str) -> None:

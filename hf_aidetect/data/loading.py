@@ -13,6 +13,7 @@ from datasets import Dataset, DatasetDict
 from hf_aidetect.data.hub import (
     FEATURES,
     check_both_classes,
+    dataset_cache_key,
     is_saved_dataset,
     load_hub,
     load_saved_or_local,
@@ -144,7 +145,8 @@ def _from_datasets(
             origin=f"{split} split of {origin}",
         )
         if options.validate:
-            normalised, split_bad = validate_split(normalised, split, options.num_workers)
+            key = dataset_cache_key(dataset, options.image_column)
+            normalised, split_bad = validate_split(normalised, split, options.num_workers, key)
             bad.extend(split_bad)
         splits[split] = normalised
     return splits, bad, layout, origin

@@ -1,7 +1,8 @@
 """Remember validation results per file so re-loading an unchanged folder skips the decode pass.
 
 One JSON file per dataset root under ``$HF_AIDETECT_CACHE`` (default ``$HF_HOME/hf_aidetect/validation``),
-mapping each path to ``[size, mtime_ns, reason-or-null]``. An entry is reused only when the file's size and
+mapping each path to ``[size, mtime_ns, reason-or-null]``; for on-disk ``datasets`` (Hub cache,
+``save_to_disk``) the bad rows per dataset fingerprint. An entry is reused only when the file's size and
 modification time are unchanged and ``PIL.Image.MAX_IMAGE_PIXELS`` is the same as when it was written.
 Set ``HF_AIDETECT_VALIDATION_CACHE=0`` to always re-check. Failing to read or write the cache only logs.
 """
@@ -29,11 +30,15 @@ def cache_enabled() -> bool:
 
 def cache_path(root: str | os.PathLike) -> Path:
     """Where the results for dataset ``root`` live (read from the environment at call time)."""
+    return _key_path(os.path.abspath(os.fspath(root)))
+
+
+def _key_path(key: str) -> Path:
     base = os.environ.get("HF_AIDETECT_CACHE")
     if not base:
         hf_home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
         base = os.path.join(hf_home, "hf_aidetect")
-    digest = hashlib.sha1(os.path.abspath(os.fspath(root)).encode()).hexdigest()[:20]
+    digest = hashlib.sha1(key.encode()).hexdigest()[:20]
     return Path(base) / "validation" / f"{digest}.json"
 
 
@@ -56,7 +61,10 @@ def _load(file: Path) -> dict[str, list]:
 
 
 def _save(file: Path, entries: dict[str, list]) -> None:
-    payload = {"version": _VERSION, "max_image_pixels": Image.MAX_IMAGE_PIXELS, "files": entries}
+    _write(file, {"version": _VERSION, "max_image_pixels": Image.MAX_IMAGE_PIXELS, "files": entries})
+
+
+def _write(file: Path, payload: dict) -> None:
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp")
@@ -92,3 +100,26 @@ def cached_check(
         "Validated %d image(s) (%d unchanged since the last check)", len(paths), len(paths) - len(todo)
     )
     return reasons
+
+
+def load_row_results(key: str, n_rows: int) -> list[tuple[int, str, str]] | None:
+    """Bad rows ``(row, where, reason)`` remembered for an on-disk dataset version ``key``, else ``None``."""
+    if not cache_enabled():
+        return None
+    try:
+        data = json.loads(_key_path(f"rows:{key}").read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("version") != _VERSION or data.get("max_image_pixels") != Image.MAX_IMAGE_PIXELS:
+        return None
+    if data.get("n_rows") != n_rows:
+        return None
+    return [(int(row), str(where), str(reason)) for row, where, reason in data.get("bad", [])]
+
+
+def save_row_results(key: str, n_rows: int, bad: list[tuple[int, str, str]]) -> None:
+    """Remember the bad rows of dataset version ``key`` (see :func:`load_row_results`)."""
+    if not cache_enabled():
+        return
+    payload = {"version": _VERSION, "max_image_pixels": Image.MAX_IMAGE_PIXELS, "n_rows": n_rows, "bad": bad}
+    _write(_key_path(f"rows:{key}"), payload)

@@ -160,3 +160,25 @@ def test_one_class_hub_split_is_an_error():
     )
     with pytest.raises(DatasetLayoutError, match="no 'fake' images"):
         load_detection_dataset(ds)
+
+
+def test_saved_dataset_validation_is_remembered(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_AIDETECT_CACHE", str(tmp_path / "cache"))
+    good = [{"bytes": _png_bytes(i), "path": None} for i in range(8)]
+    ds = Dataset.from_dict(
+        {"image": [*good, {"bytes": b"junk", "path": None}], "label": [0, 1] * 4 + [0]},
+        features=Features({"image": ImageFeature(), "label": ClassLabel(names=["real", "fake"])}),
+    )
+    ds.save_to_disk(str(tmp_path / "saved"))
+    _, first = load_detection_dataset(tmp_path / "saved", validation_size=2, test_size=2, return_report=True)
+    assert [b.path for b in first.bad_images] == ["train[8]"]
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("validation should come from the cache")
+
+    monkeypatch.setattr(hub_module, "check_images", must_not_run)
+    dd, second = load_detection_dataset(
+        tmp_path / "saved", validation_size=2, test_size=2, return_report=True
+    )
+    assert second.bad_images == first.bad_images
+    assert sum(len(split) for split in dd.values()) == 8
