@@ -28,7 +28,6 @@ CASES: dict[str, tuple[str, str]] = {
     "d": ("end_to_end", "benchmarks.case_end_to_end"),
     "e": ("memory", "benchmarks.case_memory"),
 }
-ORDER = [name for name, _ in CASES.values()]
 
 
 def parse_cases(spec: str) -> list[str]:
@@ -117,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep_work and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    readme.write_text(render(load_results(results_dir, ORDER)))
+    order = [name for name, _ in CASES.values()]
+    readme.write_text(render(load_results(results_dir, order)))
     print(f"wrote {readme}", flush=True)
     return 1 if failures else 0
 

@@ -61,6 +61,7 @@ def train_stock(
     batch_size: int = 32,
     learning_rate: float = 5e-5,
     seed: int = 42,
+    **training_kwargs: Any,
 ) -> dict[str, Any]:
     """Fine-tune ``model_dir`` on ``data_dir`` (train/validation/test); return wall time, test accuracy."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
@@ -75,6 +76,7 @@ def train_stock(
         id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)},
         ignore_mismatched_sizes=True,
+        trust_remote_code=True,  # a checkpoint that ships its modeling code (our CNN) loads like a Hub one
     )
     prepared = dataset.with_transform(make_transform(processor))
     eval_split = "validation" if "validation" in prepared else "test"
@@ -87,7 +89,6 @@ def train_stock(
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=batch_size,
         num_train_epochs=epochs,
-        warmup_steps=0,
         logging_steps=10,
         load_best_model_at_end=True,
         metric_for_best_model="accuracy",
@@ -95,6 +96,7 @@ def train_stock(
         seed=seed,
         report_to="none",
         use_cpu=not _cuda(),
+        **training_kwargs,
     )
     trainer = Trainer(
         model=model,
@@ -108,12 +110,14 @@ def train_stock(
     train_result = trainer.train()
     test_metrics = trainer.evaluate(prepared["test"], metric_key_prefix="test")
     trainer.save_model()
-    return {
+    result = {
         "wall_s": round(time.perf_counter() - start, 1),
         "train_runtime_s": round(float(train_result.metrics.get("train_runtime", float("nan"))), 1),
         "test_accuracy": float(test_metrics["test_accuracy"]),
         "label_names": labels,
     }
+    (Path(output_dir) / "stock_results.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 def _cuda() -> bool:
@@ -131,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--optim", default="adamw_torch")
+    parser.add_argument("--optim_args", default="")
+    parser.add_argument("--weight_decay", type=float, default=0.0)
+    parser.add_argument("--lr_scheduler_type", default="linear")
+    parser.add_argument("--warmup_steps", type=float, default=0)
     args = parser.parse_args(argv)
     result = train_stock(
         args.data,
@@ -140,6 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         seed=args.seed,
+        optim=args.optim,
+        optim_args=args.optim_args or None,
+        weight_decay=args.weight_decay,
+        lr_scheduler_type=args.lr_scheduler_type,
+        warmup_steps=int(args.warmup_steps) if args.warmup_steps >= 1 else args.warmup_steps,
     )
     print(json.dumps(result))
     return 0
