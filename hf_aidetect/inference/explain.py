@@ -29,6 +29,11 @@ from hf_aidetect.inference.loading import Detector
 logger = logging.getLogger(__name__)
 
 METHODS = ("auto", "attention", "gradcam", "saliency")
+METHOD_NAMES = {
+    "attention": "gradient-weighted attention rollout",
+    "gradcam": "Grad-CAM",
+    "saliency": "input-gradient saliency",
+}
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 from datasets import Dataset
 from PIL import Image
 
-from hf_aidetect.inference.explain import explain_image, overlay_heatmap
+from hf_aidetect.inference.explain import METHOD_NAMES, explain_image, overlay_heatmap
 from hf_aidetect.inference.loading import Detector
 from hf_aidetect.inference.plots import GalleryItem, plot_gallery
 
@@ -73,7 +73,9 @@ def build_gallery(
         used_method = explanation.method
         overlay = overlay_heatmap(image, explanation.heatmap)
         true_name = "fake" if labels[index] == 1 else "real"
-        caption = f"true {true_name} · P(fake) = {scores[index]:.3f}"
+        explained = "fake" if scores[index] >= threshold else "real"
+        caption = f"true {true_name} · P(fake) = {scores[index]:.3f}\nmap: evidence for '{explained}'"
         items.append(GalleryItem(title, _thumbnail(image), _thumbnail(overlay), caption))
-    suptitle = f"What drives the decision ({used_method}; threshold {threshold:.3f})"
+    name = METHOD_NAMES.get(used_method, used_method)
+    suptitle = f"What drives the decision ({name}; red = strongest evidence; threshold {threshold:.3f})"
     return plot_gallery(items, path, suptitle=suptitle)

@@ -100,15 +100,28 @@ def plot_pr_curve(labels: Sequence[int], scores: Sequence[float], path: str | Pa
 def plot_score_histogram(
     labels: Sequence[int], scores: Sequence[float], path: str | Path, threshold: float
 ) -> Path:
-    """Histograms of P(fake) per true class with the threshold marked."""
+    """Histograms of P(fake) per true class with the threshold marked.
+
+    The x axis spans [0, 1] unless all scores sit in a narrow band (a weak or uncalibrated model); then
+    it zooms onto the scores (and the threshold) so the two classes can be told apart.
+    """
     y, s = np.asarray(labels), np.asarray(scores, dtype=float)
     figure, axis = plt.subplots(figsize=(5.6, 4.0))
-    bins = np.linspace(0.0, 1.0, 41)
+    low, high = min(float(s.min()), threshold), max(float(s.max()), threshold)
+    zoomed = high - low < 0.25
+    if zoomed:
+        margin = max((high - low) * 0.05, 1e-3)
+        low, high = max(0.0, low - margin), min(1.0, high + margin)
+    else:
+        low, high = 0.0, 1.0
+    bins = np.linspace(low, high, 41)
     for index, name in enumerate(CLASS_NAMES):
         values = s[y == index]
         axis.hist(values, bins=bins, alpha=0.6, color=COLOURS[name], label=f"true {name} (n={len(values)})")
     axis.axvline(threshold, color="black", ls="--", lw=1.5, label=f"threshold {threshold:.3f}")
-    axis.set(xlim=(0, 1), xlabel="P(fake)", ylabel="images")
+    axis.set(
+        xlim=(low, high), xlabel="P(fake)" + (" (zoomed onto the scores)" if zoomed else ""), ylabel="images"
+    )
     axis.set_title("Score distribution per class")
     axis.legend(loc="best")
     return _save(figure, path)

@@ -65,7 +65,7 @@ def score_dataset(
         pin_memory=detector.device.type == "cuda",
     )
     scores = []
-    with tqdm(total=len(dataset), unit="img", desc=desc, disable=not progress, dynamic_ncols=True) as bar:
+    with tqdm(total=len(dataset), unit="img", desc=desc, disable=not progress, leave=False) as bar:
         for batch in loader:
             scores.append(detector.fake_scores(batch["pixel_values"]))
             bar.update(len(scores[-1]))

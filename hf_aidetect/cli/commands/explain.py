@@ -55,7 +55,7 @@ def _output_name(path: Path, label: str, score: float, used: set[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hf_aidetect.data.images import load_rgb
-    from hf_aidetect.inference.explain import explain_image, overlay_heatmap
+    from hf_aidetect.inference.explain import METHOD_NAMES, explain_image, overlay_heatmap
     from hf_aidetect.inference.files import expand_paths
     from hf_aidetect.inference.loading import load_detector
     from hf_aidetect.inference.plots import plot_explanation
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         label = "fake" if explanation.fake_score >= threshold else "real"
         title = (
             f"{path.name}: {label}  (P(fake) = {explanation.fake_score:.3f}, threshold {threshold:.3f})"
-            f"\n{explanation.method} heatmap of the '{label}' decision"
+            f"\n{METHOD_NAMES[explanation.method]}: evidence for '{label}' (red = strongest)"
         )
         target = args.out / _output_name(path, label, explanation.fake_score, used)
         plot_explanation(image, overlay_heatmap(image, explanation.heatmap), title, target)
