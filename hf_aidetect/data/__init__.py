@@ -1,7 +1,19 @@
 """Data layer: load any supported real-vs-fake source as ``DatasetDict(train, validation, test)``.
 
 Labels are fixed (real=0, fake=1). See :func:`load_detection_dataset` for sources and options,
-:mod:`hf_aidetect.data.transforms` for the batched train / eval transforms.
+:mod:`hf_aidetect.data.transforms` for the batched train / eval transforms::
+
+    from hf_aidetect.data import load_detection_dataset
+    from hf_aidetect.data.transforms import (AugmentConfig, PreprocessConfig, build_eval_transform,
+                                             build_train_transform, with_detection_transform)
+
+    splits, report = load_detection_dataset("real_vs_fake/", return_report=True)   # report.bad_images
+    pre = PreprocessConfig.from_image_processor(image_processor)
+    splits = with_detection_transform(splits, {
+        "train": build_train_transform(pre, AugmentConfig(jpeg_prob=0.3, blur_prob=0.3)),
+        "validation": build_eval_transform(pre),
+        "test": build_eval_transform(pre),
+    })  # Trainer needs remove_unused_columns=False; default_dataloader_settings() sizes the workers
 """
 
 from __future__ import annotations
