@@ -1,22 +1,18 @@
-"""Session-wide isolation: nothing in the suite touches the network or the user's Hugging Face cache."""
+"""Session-wide isolation: nothing in the suite touches the network or the user's Hugging Face cache.
+
+The variables are set at import time, before any test module imports ``datasets`` / ``huggingface_hub``:
+both read them once, when they are imported.
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 
-import pytest
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _offline_isolated_hf_home(tmp_path_factory: pytest.TempPathFactory):
-    hf_home = tmp_path_factory.mktemp("hf_home")
-    saved = {key: os.environ.get(key) for key in ("HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
-    os.environ["HF_HOME"] = str(hf_home)
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    yield hf_home
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+_HF_HOME = tempfile.mkdtemp(prefix="hf_aidetect_tests_hf_home_")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.pop("HF_TOKEN", None)
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
