@@ -31,19 +31,23 @@ def hub() -> Iterator[HubServer]:
     server.stop()
 
 
-@pytest.fixture
-def online(hub: HubServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> HubServer:
-    """Point the in-process (offline) huggingface_hub at the local Hub for one test."""
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+def go_online(hub: HubServer, monkeypatch: pytest.MonkeyPatch, token_path: Path) -> HubServer:
+    """Point the in-process (offline, already imported) huggingface_hub at the local Hub."""
     constants = huggingface_hub.constants
+    template = hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
-    monkeypatch.setattr(
-        constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.endpoint + "/{repo_id}/resolve/{revision}/{filename}"
-    )
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", template)
     monkeypatch.setattr(constants, "HF_URL_HOSTS", constants.HF_URL_HOSTS | {hub.host})
-    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "no-token-file"))
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(token_path))
     monkeypatch.delenv("HF_TOKEN", raising=False)
     return hub
+
+
+@pytest.fixture
+def online(hub: HubServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> HubServer:
+    """The local Hub for one in-process test (no token configured unless the test passes one)."""
+    return go_online(hub, monkeypatch, tmp_path / "no-token-file")
 
 
 def client_env(hub: HubServer, home: Path, token: str | None = TOKEN, **extra: str) -> dict[str, str]:

@@ -11,8 +11,7 @@ from huggingface_hub import ModelCard
 from PIL import Image
 
 from hf_aidetect.publishing.card_inputs import best_log_entry
-from hf_aidetect.publishing.push import push_to_hub
-from tests.publishing.conftest import TOKEN, USER
+from tests.publishing.conftest import TOKEN, USER, go_online
 
 TINY_VIT = {
     "model_type": "vit",
@@ -38,8 +37,12 @@ def _tiny_faces(root: Path) -> Path:
     return root
 
 
+REPO_ID = f"{USER}/recipe-pushed-vit"
+
+
 @pytest.fixture(scope="module")
-def trained_vit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_vit(hub, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Train for 3 tiny epochs with ``push_to_hub: true`` (the recipe option) against the local Hub."""
     from hf_aidetect.training import parse_dict_args, train
 
     root = tmp_path_factory.mktemp("trained")
@@ -56,8 +59,12 @@ def trained_vit(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "augment": False,
         "seed": 0,
         "hub_token": TOKEN,  # must stay in training_args.bin, never reach the card or the Hub
+        "push_to_hub": True,
+        "hub_model_id": REPO_ID,
     }
-    train(*parse_dict_args(values))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        go_online(hub, monkeypatch, root / "no-token-file")
+        train(*parse_dict_args(values))
     return root / "vit"
 
 
@@ -76,12 +83,16 @@ def test_trained_card_reports_the_best_checkpoint(trained_vit: Path) -> None:
     assert TOKEN.encode() in (trained_vit / "training_args.bin").read_bytes()  # why it is never uploaded
 
 
-def test_trained_output_push_uploads_only_the_model(online, trained_vit: Path) -> None:
-    result = push_to_hub(trained_vit, f"{USER}/trained-vit", token=TOKEN)
-    stored = online.store.get_repo(result.repo_id).resolve("main").tree
+def test_recipe_push_uploads_only_the_model(hub, trained_vit: Path) -> None:
+    stored = hub.store.get_repo(REPO_ID).resolve("main").tree
     assert {"model.safetensors", "config.json", "preprocessor_config.json", "README.md"} <= set(stored)
     assert not [path for path in stored if path.startswith("checkpoint-") or path.endswith((".bin", ".pt"))]
-    contents = {path: online.store.file_content(entry) for path, entry in stored.items()}
+    assert (trained_vit / "model.safetensors").read_bytes() == hub.store.file_content(
+        stored["model.safetensors"]
+    )
+    contents = {path: hub.store.file_content(entry) for path, entry in stored.items()}
+    assert "trainer_state.json" in contents
     assert not [path for path, content in contents.items() if TOKEN.encode() in content]
     card = ModelCard(contents["README.md"].decode())
-    assert f'model="{USER}/trained-vit"' in card.text
+    assert f'model="{REPO_ID}"' in card.text
+    assert card.data.eval_results == ModelCard.load(trained_vit / "README.md").data.eval_results
