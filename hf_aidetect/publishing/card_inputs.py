@@ -282,7 +282,7 @@ def collect_card_inputs(
         license=extra.get("license"),
         language=extra.get("language"),
         tags=list(extra.get("tags") or []),
-        dataset_id=str(dataset) if is_hub_id(dataset) else None,
+        dataset_id=str(dataset) if _is_hub_dataset(dataset, summary) else None,
         dataset_name=Path(str(dataset)).name if dataset else None,
         data_counts=counts,
         imbalance_ratio=imbalance,
@@ -301,6 +301,12 @@ def collect_card_inputs(
         reports=_reports(output_dir),
         framework_versions=dict(extra.get("framework_versions") or framework_versions()),
     )
+
+
+def _is_hub_dataset(dataset: Any, summary: Any) -> bool:
+    """The data layer records the source layout ("hub", "folder", ...); guess from the name otherwise."""
+    layout = summary.get("layout") if isinstance(summary, dict) else None
+    return bool(dataset) and (layout == "hub" if layout else is_hub_id(str(dataset)))
 
 
 def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:

@@ -86,6 +86,10 @@ def test_hub_ids_only_in_metadata(make_outputs) -> None:
     card = ModelCard.load(write_model_card(output_dir, dataset="someone/fake-faces", finetuned_from="/tmp/x"))
     assert card.data.datasets == ["someone/fake-faces"] and card.data.base_model is None
     assert "https://huggingface.co/datasets/someone/fake-faces" in card.text
+    # The data layer's layout wins over the name: "data/faces" from a folder is not a Hub dataset.
+    summary = {"counts": {"train": {"real": 1, "fake": 1}}, "layout": "split_folders", "root": "data/faces"}
+    card = ModelCard.load(write_model_card(output_dir, dataset="data/faces", data_summary=summary))
+    assert card.data.datasets is None
 
 
 def test_tokens_never_reach_hyperparameters() -> None:
