@@ -23,6 +23,7 @@ import re
 import secrets
 import socket
 import threading
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -140,9 +141,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.read_body()
             raise StoreError(404, f"Unknown endpoint {method} {split.path}")
         except StoreError as error:
+            self._drain()
             self.send_error_json(error.status, str(error), code=error.code, headers=error.headers)
         except (ValueError, KeyError, json.JSONDecodeError) as error:
+            self._drain()
             self.send_error_json(400, f"Bad request: {error!r}")
+        except Exception as error:  # a server bug: answer (and keep the traceback) rather than hang up
+            traceback.print_exc()
+            self._drain()
+            self.send_error_json(500, f"Test Hub server error: {error!r}")
+
+    def _drain(self) -> None:
+        """Read an unread request body so the kept-alive connection stays in sync for the next request."""
+        try:
+            self.read_body()
+        except (OSError, ValueError):
+            self.close_connection = True
 
     def read_body(self) -> bytes:
         if self._body is not None:
