@@ -62,6 +62,7 @@ class CardInputs:
     dataset_name: str | None = None
     data_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     imbalance_ratio: float | None = None
+    train_sources: dict[str, int] = field(default_factory=dict)
     id2label: dict[int, str] = field(default_factory=dict)
     fake_threshold: float | None = None
     image_size: int | None = None
@@ -228,6 +229,7 @@ def _evaluation_report(output_dir: Path) -> dict[str, Any]:
         "threshold_source": info.get("source"),
         "metrics": metrics,
         "confusion_matrix": _matrix(report["metrics"].get("confusion_matrix")),
+        "per_source": [row for row in report.get("per_source") or [] if isinstance(row, dict)],
     }
 
 
@@ -286,6 +288,7 @@ def collect_card_inputs(
         dataset_name=Path(str(dataset)).name if dataset else None,
         data_counts=counts,
         imbalance_ratio=imbalance,
+        train_sources=_train_sources(summary),
         id2label=id2label,
         fake_threshold=_number(config.get("fake_threshold")),
         image_size=_image_size(config, output_dir),
@@ -301,6 +304,15 @@ def collect_card_inputs(
         reports=_reports(output_dir),
         framework_versions=dict(extra.get("framework_versions") or framework_versions()),
     )
+
+
+def _train_sources(summary: Any) -> dict[str, int]:
+    """Images per generator / sub-folder in the training split (``data_summary.json`` ``sources``)."""
+    sources = summary.get("sources") if isinstance(summary, dict) else None
+    train = sources.get("train") if isinstance(sources, dict) else None
+    if not isinstance(train, dict):
+        return {}
+    return {str(name) or "(none)": int(n) for name, n in train.items() if _number(n) is not None}
 
 
 def _is_hub_dataset(dataset: Any, summary: Any) -> bool:

@@ -205,7 +205,18 @@ def _report_fields(inputs: CardInputs) -> dict[str, Any]:
         "report_threshold": _plain(threshold) if threshold is not None else "0.5",
         "report_source": report.get("threshold_source"),
         "report_confusion": _confusion_table(inputs, report.get("confusion_matrix")),
+        "per_source_table": _per_source_table(report.get("per_source") or []),
     }
+
+
+def _per_source_table(rows: list[dict[str, Any]]) -> str:
+    """Accuracy / average precision per generator (sub-folder) from the evaluation report."""
+    body = [
+        [row.get("source", "-"), row.get("num_real", "-"), row.get("num_fake", "-"), row.get("accuracy", "-"),
+         row.get("average_precision", "-"), row.get("ap_basis", "-")]
+        for row in rows
+    ]  # fmt: skip
+    return markdown_table(["source", "real", "fake", "accuracy", "average precision", "AP computed on"], body)
 
 
 def render_model_card(inputs: CardInputs) -> ModelCard:
@@ -226,6 +237,7 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         model_ref=inputs.repo_id or "USER/MODEL_NAME",
         remote_code=inputs.remote_code,
         data_table=_data_table(inputs),
+        train_sources=", ".join(f"`{name}` ({n})" for name, n in inputs.train_sources.items()),
         imbalance_ratio=_fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
         image_size=inputs.image_size,
         hyperparameters=[(key, _plain(value)) for key, value in inputs.hyperparameters.items()],

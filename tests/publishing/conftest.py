@@ -166,7 +166,12 @@ def write_training_outputs(output_dir: Path, kind: str, token: str = TOKEN) -> P
     files = {
         "trainer_state.json": state,
         "all_results.json": {**TEST_RESULTS, "validation_accuracy": 0.875, "train_loss": 0.64},
-        "data_summary.json": {"counts": counts, "imbalance_ratio": 1.6667},
+        "data_summary.json": {
+            "counts": counts,
+            "imbalance_ratio": 1.6667,
+            "sources": {"train": {"": 10, "stylegan2": 6}},
+            "layout": "split_folders",
+        },
         "model_card_data.json": {"hyperparameters": hyperparameters},
     }
     for name, content in files.items():
@@ -186,7 +191,11 @@ def write_training_outputs(output_dir: Path, kind: str, token: str = TOKEN) -> P
             "roc_auc": 0.9011,
             "confusion_matrix": [[7, 1], [1, 7]],
         },
+        "per_source": [
+            {"source": "stylegan2", "num_real": 0, "num_fake": 8, "accuracy": 0.875},
+        ],
     }
+    report["per_source"][0].update(average_precision=0.95, ap_basis="vs all real")
     (output_dir / "evaluation" / "metrics.json").write_text(json.dumps(report))
     (output_dir / "evaluation" / "report.md").write_text("# Evaluation report\n")
     checkpoint = output_dir / f"checkpoint-{BEST_STEP}"

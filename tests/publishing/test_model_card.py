@@ -46,6 +46,8 @@ def test_card_uses_best_checkpoint_and_test_metrics(make_outputs) -> None:
     assert "- [Evaluation report](evaluation/report.md)" in text
     assert "**test** split at threshold 0.4 (tuned on validation)" in text
     assert "| fake | 1 | 7 |" in text  # the report's confusion matrix at its threshold
+    assert "| stylegan2 | 0 | 8 | 0.8750 | 0.9500 | vs all real |" in text
+    assert "Sources seen in training: `(none)` (10), `stylegan2` (6); everything else is unseen." in text
     assert 'model="testuser/vit-faces")' in text and "trust_remote_code" not in text
     assert "P(fake) >= 0.4" in text and "fake_threshold" in text
     assert "Bias, risks and limitations" in text and "not proof" in text
@@ -83,7 +85,12 @@ def test_hub_ids_only_in_metadata(make_outputs) -> None:
     card = ModelCard.load(write_model_card(output_dir, finetuned_from=base, dataset=str(output_dir)))
     assert card.data.base_model == "google/vit-base-patch16-224-in21k"
     assert card.data.datasets is None  # a local folder is not a Hub dataset id
-    card = ModelCard.load(write_model_card(output_dir, dataset="someone/fake-faces", finetuned_from="/tmp/x"))
+    hub_summary = {"counts": {"train": {"real": 1, "fake": 1}}, "layout": "hub", "root": "someone/fake-faces"}
+    card = ModelCard.load(
+        write_model_card(
+            output_dir, dataset="someone/fake-faces", finetuned_from="/tmp/x", data_summary=hub_summary
+        )
+    )
     assert card.data.datasets == ["someone/fake-faces"] and card.data.base_model is None
     assert "https://huggingface.co/datasets/someone/fake-faces" in card.text
     # The data layer's layout wins over the name: "data/faces" from a folder is not a Hub dataset.
