@@ -40,7 +40,7 @@ class DemoDataOptions:
     generator_steps: int = 150
     generator_crops: int = 256
     generator_width: int = 32
-    min_detail: float = 3.0
+    min_detail: float = 5.0
     num_threads: int = 2
 
     def per_class(self, split: str) -> int:
