@@ -322,7 +322,11 @@ def _is_hub_dataset(dataset: Any, summary: Any) -> bool:
 
 
 def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
-    if not entry:
+    """Where the best checkpoint is; empty when training did not track one (no metric_for_best_model)."""
+    tracked = any(
+        state.get(key) is not None for key in ("best_global_step", "best_model_checkpoint", "best_metric")
+    )
+    if not entry or not tracked:
         return {}
     checkpoint = state.get("best_model_checkpoint")
     return {

@@ -116,3 +116,16 @@ def test_template_found_in_checkout_and_in_wheel_layout(
     assert template_path() == installed / "model_card_template.md"
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     assert '"model_card_template.md" = "hf_aidetect/publishing/model_card_template.md"' in pyproject
+
+
+def test_no_best_claim_without_best_tracking(make_outputs) -> None:
+    output_dir = make_outputs("vit")
+    state_path = output_dir / "trainer_state.json"
+    state = json.loads(state_path.read_text())
+    for key in ("best_global_step", "best_model_checkpoint", "best_metric"):
+        state.pop(key)
+    state_path.write_text(json.dumps(state))
+    card = ModelCard.load(write_model_card(output_dir))
+    assert "best" not in card.text.split("## Bias")[0].replace("best_", "")
+    assert _metrics(card, "validation")["accuracy"] == 0.75  # the last evaluation, labelled as such
+    assert "validation** split (last evaluation)" in card.text
