@@ -163,3 +163,11 @@ def test_secret_scan_finds_the_token_across_chunk_boundaries(tmp_path: Path, chu
     path.write_bytes(b"\0" * 1000 + TOKEN.encode() + b"\1" * 5)
     assert _file_contains(path, TOKEN.encode(), chunk_size)
     assert not _file_contains(path, OTHER_TOKEN.encode(), chunk_size)
+
+
+def test_cli_dry_run_lists_files_offline(make_outputs, capsys) -> None:
+    output_dir = make_outputs("seed_cnn")
+    assert cli_main(["push", str(output_dir), "--dry-run", "--exclude", "trainer_state.json"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert "modeling_seed_cnn.py" in listed and "model.safetensors" in listed
+    assert "trainer_state.json" not in listed and "training_args.bin" not in listed

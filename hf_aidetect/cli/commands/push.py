@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 NAME = "push"
 HELP = "Upload a trained model (weights, card, metrics, plots) to the Hugging Face Hub."
@@ -54,10 +55,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep-card", action="store_true", help="Upload README.md as it is instead of re-rendering it."
     )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="List the files that would be uploaded; contact no server."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from hf_aidetect.publishing.push import push_to_hub
+    from hf_aidetect.publishing.push import check_output_dir, push_to_hub, select_files
+
+    if args.dry_run:
+        check_output_dir(Path(args.output_dir))
+        for relative in select_files(args.output_dir, args.include, args.exclude):
+            print(relative)
+        return 0
 
     if not getattr(args, "verbose", False):
         # One INFO line per HTTP request drowns the summary; -v brings them back.
