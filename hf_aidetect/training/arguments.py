@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,8 +182,17 @@ class DetectionTrainingArguments(TrainingArguments):
         default=None, metadata={"help": "Pin host memory (default: the data layer's choice, on for CUDA)."}
     )
 
+    ddp_find_unused_parameters: bool | None = field(
+        default=False, metadata={"help": "DDP: search for unused parameters each step (not needed here)."}
+    )
+
     def __post_init__(self) -> None:
         self._fill_dataloader_defaults()
+        if not self.use_cpu and _multi_process_without_accelerator():
+            # torchrun / `accelerate launch --multi_gpu` on a CPU-only machine: without use_cpu, accelerate
+            # initialises gloo but reports a non-distributed state, so every rank would train alone.
+            logger.info("Several processes and no GPU: using CPU data parallelism (gloo).")
+            self.use_cpu = True
         super().__post_init__()
 
     def _fill_dataloader_defaults(self) -> None:
@@ -197,6 +207,15 @@ class DetectionTrainingArguments(TrainingArguments):
                     self.dataloader_prefetch_factor = settings.get("dataloader_prefetch_factor")
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = bool(settings.get("dataloader_pin_memory", False))
+
+
+def _multi_process_without_accelerator() -> bool:
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return False
+    has_xpu = hasattr(torch, "xpu") and torch.xpu.is_available()
+    return not (torch.cuda.is_available() or has_xpu)
 
 
 def _default_dataloader_settings() -> dict[str, Any]:

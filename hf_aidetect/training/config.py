@@ -96,7 +96,8 @@ def parse_recipe_args(
     args = list(sys.argv[1:] if argv is None else argv)
     config_path, args = _split_config_flag(args)
     config_path = config_path or (str(config) if config is not None else None)
-    parser = HfArgumentParser(types)
+    # No abbreviations: argparse would otherwise accept a misspelt prefix like --learning_rat silently.
+    parser = HfArgumentParser(types, allow_abbrev=False)
     known = _known_names(types)
     if config_path is not None:
         _set_yaml_defaults(parser, load_yaml_config(config_path), f"config file {config_path}", known)

@@ -57,11 +57,11 @@ def find_recipe(name: str, recipes_dir: str | os.PathLike | None = None) -> Path
 
 
 def ensure_demo_data(data_dir: Path, regenerate: bool = False) -> Path:
-    """Write the embedded demo dataset into ``data_dir`` unless it is already there."""
-    from hf_aidetect.data.demo import KAGGLE_SUBDIR, write_demo_dataset
+    """Write the embedded demo dataset into ``data_dir`` unless the folder already holds data."""
+    from hf_aidetect.data.demo import write_demo_dataset
 
-    if (data_dir / KAGGLE_SUBDIR).is_dir() and not regenerate:
-        logger.info("Re-using the demo data in %s (--regenerate-data to rebuild it).", data_dir)
+    if data_dir.is_dir() and any(data_dir.iterdir()) and not regenerate:
+        logger.info("Re-using the data in %s (--regenerate-data rebuilds the demo data).", data_dir)
         return data_dir
     logger.info("Writing the demo dataset to %s ...", data_dir)
     return write_demo_dataset(data_dir, overwrite=True)

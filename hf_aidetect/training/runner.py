@@ -36,7 +36,13 @@ logger = logging.getLogger(__name__)
 
 
 def setup_logging(training_args: DetectionTrainingArguments) -> None:
-    """Per-process verbosity for hf_aidetect, transformers and datasets (replicas log warnings only)."""
+    """Per-process verbosity (``--log_level`` / ``--log_level_replica``); replicas log warnings by default.
+
+    ``passive`` (the main process default) leaves the caller's logging configuration alone.
+    """
+    setting = training_args.log_level if training_args.should_log else training_args.log_level_replica
+    if setting == "passive":
+        return
     level = training_args.get_process_log_level()
     logging.getLogger("hf_aidetect").setLevel(level)
     transformers.utils.logging.set_verbosity(level)
@@ -176,6 +182,7 @@ def train(
     trainer, splits, report = build_trainer(script_args, training_args, model_args)
     train_result = trainer.train(resume_from_checkpoint=resume)
     best = trainer.state.best_model_checkpoint
+    trainer.accelerator.wait_for_everyone()  # the main process has finished writing checkpoints
     if training_args.load_best_model_at_end and best is not None:
         logger.info(
             "Restoring the best checkpoint %s (%s = %s).",
@@ -189,6 +196,11 @@ def train(
     }
     names = ["train_eval"] if script_args.evaluate_train else []
     results.update(evaluate_splits(trainer, splits, [*names, "validation", "test"]))
+    args = trainer.args
+    results["train_world_size"] = args.world_size
+    results["train_global_batch_size"] = (
+        args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
+    )
     results["best_model_checkpoint"] = best
     results["best_metric"] = trainer.state.best_metric
     trainer.save_model()  # rank 0 writes config, weights, processor (and remote code for the CNN)

@@ -59,6 +59,8 @@ def test_unknown_cli_flag_is_an_error(tmp_path: Path) -> None:
     recipe = _write(tmp_path, "dataset: x\nmodel_type: vit\n")
     with pytest.raises(ConfigError, match=r"epochs.*command-line"):
         parse_recipe_args(["--config", str(recipe), "--epochs", "3"])
+    with pytest.raises(ConfigError, match=r"learning_rat\b.*learning_rate"):  # no silent prefix matching
+        parse_recipe_args(["--config", str(recipe), "--learning_rat", "3"])
 
 
 def test_missing_config_file_and_bad_values(tmp_path: Path) -> None:

@@ -1,0 +1,71 @@
+"""End to end through the CLI: `hf-aidetect train` and `hf-aidetect demo` write the output folder contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from transformers import pipeline
+
+from hf_aidetect.cli import main as cli_main
+from hf_aidetect.errors import ConfigError
+from hf_aidetect.training.demo import find_recipe
+from tests.training.conftest import FAST, TINY_VIT
+
+CONTRACT = (
+    "config.json", "model.safetensors", "preprocessor_config.json", "README.md", "all_results.json",
+    "trainer_state.json", "epoch_metrics.csv", "data_summary.json", "training_args.bin",
+)  # fmt: skip
+
+
+def _classify(model_dir: Path, image: Path) -> list[dict]:
+    return pipeline("image-classification", model=str(model_dir), device="cpu")(str(image))
+
+
+def test_cli_train_writes_the_output_contract(tiny_data: Path, tmp_path: Path) -> None:
+    # Default data-loader settings (persistent workers on a multi-core machine) on purpose: Trainer caches
+    # one evaluation loader for every eval dataset object; test metrics must come from the test split.
+    settings = {key: value for key, value in FAST.items() if key != "dataloader_num_workers"}
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({**TINY_VIT, **settings, "write_model_card": True}), encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["train", "--config", str(recipe), "--dataset", str(tiny_data), "--output_dir", str(out)]
+    assert cli_main([*argv, "--num_train_epochs", "2", "--evaluate_train", "true"]) == 0
+
+    assert all((out / name).is_file() for name in CONTRACT), sorted(p.name for p in out.iterdir())
+    results = json.loads((out / "all_results.json").read_text())
+    for split, count in (("train", 32), ("validation", 12), ("test", 16)):
+        assert results[f"{split}_num_samples"] == count
+        assert {f"{split}_accuracy", f"{split}_roc_auc", f"{split}_f1_fake"} <= results.keys()
+    rows = list(csv.DictReader((out / "epoch_metrics.csv").open()))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert {"train_loss", "eval_roc_auc", "eval_accuracy"} <= rows[0].keys()
+    summary = json.loads((out / "data_summary.json").read_text())
+    assert summary["counts"]["train"] == {"real": 16, "fake": 16}
+
+    scores = _classify(out, next((tiny_data / "test" / "fake").iterdir()))
+    assert {item["label"] for item in scores} == {"real", "fake"}
+
+
+def test_cli_errors_are_one_line(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["train", "--config", str(find_recipe("demo_vit.yaml")), "--dataset", str(tiny_data)]
+    assert cli_main([*argv, "--output_dir", str(tmp_path), "--learning_rat", "1"]) == 2
+    assert "Unknown key 'learning_rat'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="recipes-dir"):
+        find_recipe("nope.yaml", tmp_path)
+
+
+def test_demo_command_trains_both_models(tiny_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    quick = ["--num_train_epochs", "1", "--per_device_train_batch_size", "16", "--disable_tqdm", "true"]
+    assert cli_main(["demo", "--output-dir", str(out), "--data-dir", str(tiny_data), *quick]) == 0
+    summary = json.loads((out / "results.json").read_text())
+    assert [row["model"] for row in summary["results"]] == ["cnn", "vit"]
+    assert "| cnn |" in (out / "results.md").read_text()
+    image = next((tiny_data / "test" / "real").iterdir())
+    for name in ("cnn", "vit"):
+        assert json.loads((out / name / "all_results.json").read_text())["test_num_samples"] == 16
+        assert len(_classify(out / name, image)) == 2
