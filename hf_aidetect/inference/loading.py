@@ -96,6 +96,19 @@ def eval_transform_for(image_processor: Any) -> Callable[[dict], dict]:
     return build_eval_transform(PreprocessConfig.from_image_processor(image_processor))
 
 
+def _check_local_model(name: str) -> None:
+    """Fail early, and clearly, for a local path that is not a model folder."""
+    path = Path(name).expanduser()
+    looks_local = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise AIDetectError(f"model folder {path} has no config.json: pass a training output folder")
+    elif path.exists():
+        raise AIDetectError(f"MODEL {path} is a file; pass the folder that holds config.json")
+    elif looks_local:
+        raise AIDetectError(f"model folder {path} does not exist; pass a training output folder or a Hub id")
+
+
 def load_detector(
     model_name_or_path: str | Path,
     *,
@@ -112,15 +125,17 @@ def load_detector(
     import hf_aidetect  # noqa: F401  (registers the seed CNN with the Auto classes)
 
     name = str(model_name_or_path)
+    _check_local_model(name)
     kwargs = {"trust_remote_code": trust_remote_code, "revision": revision}
     try:
         model = AutoModelForImageClassification.from_pretrained(name, **kwargs)
         image_processor = AutoImageProcessor.from_pretrained(name, **kwargs)
     except (OSError, ValueError, KeyError) as error:
-        hint = "" if trust_remote_code else " If the model ships its own code, add --trust-remote-code."
+        needs_code = "trust_remote_code" in str(error) and not trust_remote_code
+        hint = " The model ships its own code: add --trust-remote-code if you trust it." if needs_code else ""
         raise AIDetectError(
-            f"cannot load the model {name!r}: {error}. Pass a folder containing config.json, "
-            f"model.safetensors and preprocessor_config.json, or a Hub model id.{hint}"
+            f"cannot load the model {name!r} ({str(error).strip().rstrip('.')}). Pass a training output "
+            f"folder (config.json, model.safetensors, preprocessor_config.json) or a Hub model id.{hint}"
         ) from error
     detector = Detector.from_model(model, image_processor, device=resolve_device(device))
     detector.local_dir = Path(name) if Path(name).is_dir() else None

@@ -140,3 +140,24 @@ def test_expand_paths_order_dedupe_and_globs(tmp_path, good_images):
     assert any(p.name == "notes.txt" for p in expand_paths([str(folder)], all_files=True))
     recursive = expand_paths([str(folder / "**" / "*.png")])
     assert {p.name for p in recursive} == {"b.png", "d.png"}
+
+
+def test_error_reasons_name_the_problem(tmp_path):
+    from hf_aidetect.errors import BadImageError
+    from hf_aidetect.inference.predict import describe_error
+
+    image = write_rgb_jpeg(tmp_path / "x.jpg", 32)
+    assert "permission denied" in describe_error(image, PermissionError(13, "Permission denied"))
+    wrapped = BadImageError("Cannot decode image")
+    wrapped.__cause__ = OSError("image file is truncated (3 bytes not processed)")
+    assert describe_error(image, wrapped).startswith("truncated")
+
+
+@pytest.mark.parametrize("kind", ["missing", "no_config"])
+def test_bad_model_path_is_a_usage_error(kind, tmp_path, good_images, capsys):
+    model = tmp_path / "model"
+    if kind == "no_config":
+        model.mkdir()
+    assert main(["-q", "predict", str(model), str(good_images[0])]) == 2
+    err = capsys.readouterr().err
+    assert str(model) in err and ("does not exist" in err or "config.json" in err)
