@@ -125,8 +125,12 @@ def test_cnn_private_branch_push_and_load_without_hf_aidetect(
     output_dir = make_outputs("seed_cnn")
     repo_id = f"{USER}/tiny-seed-cnn"
     args = ["push", str(output_dir), "--repo-id", repo_id, "--private", "--revision", "exp-1"]
-    pushed = run_cli([*args, "--commit-message", "CNN run 1"], client_env(hub, tmp_path / "push_home"))
+    # The token comes from where `hf auth login` saves it (HF_HOME/token), not from HF_TOKEN.
+    env = client_env(hub, tmp_path / "push_home", token=None)
+    (tmp_path / "push_home" / "token").write_text(TOKEN)
+    pushed = run_cli([*args, "--commit-message", "CNN run 1"], env)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
+    assert TOKEN not in pushed.stdout + pushed.stderr
     repo = hub.store.get_repo(repo_id)
     assert repo.private and set(repo.branches) == {"main", "exp-1"}
     assert repo.resolve("exp-1").title == "CNN run 1"
