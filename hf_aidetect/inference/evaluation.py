@@ -184,11 +184,13 @@ def evaluate_model(
     accuracy, or the highest fake recall with FPR <= ``target_fpr``), else the saved / default one.
     A tuned threshold is set on ``model.config.fake_threshold`` (so a later ``save_pretrained`` keeps it)
     and written to ``save_threshold_to/config.json`` when that model folder is given. Robustness uses a
-    seeded subset of at most ``robustness_samples`` images (``None``: all).
+    seeded subset of at most ``robustness_samples`` images (``None``: all). Datasets may carry a
+    training transform; it is ignored (the model's eval preprocessing is applied).
     """
     if split not in dataset_dict:
         raise ConfigError(f"split {split!r} not found; the data has {', '.join(dataset_dict)}")
-    dataset = dataset_dict[split]
+    # Drop any transform attached for training (e.g. the Trainer's splits): rows must give images.
+    dataset = dataset_dict[split].with_format(None)
     if len(dataset) == 0:
         raise ConfigError(f"the {split!r} split is empty: nothing to evaluate")
     out = Path(out_dir)
@@ -198,6 +200,7 @@ def evaluate_model(
     labels = dataset_labels(dataset)
     scores = score_dataset(detector, dataset, desc=split, **score_kwargs)
     validation = dataset_dict.get("validation")
+    validation = validation.with_format(None) if validation is not None else None
     info = _tune_threshold(
         detector, validation, threshold=threshold, target_fpr=target_fpr, score_kwargs=score_kwargs
     )

@@ -43,11 +43,13 @@ def _split(folder, name: str, labels: np.ndarray, sources: list[str]) -> Dataset
 
 @pytest.fixture
 def dataset_dict(tmp_path) -> DatasetDict:
-    return DatasetDict(
-        train=_split(tmp_path, "train", VAL_LABELS, [""] * 8),
-        validation=_split(tmp_path, "validation", VAL_LABELS, [""] * 8),
-        test=_split(tmp_path, "test", TEST_LABELS, TEST_SOURCES),
-    )
+    """Splits as the Trainer holds them: a training transform attached, which evaluation must ignore."""
+    splits = {
+        "train": _split(tmp_path, "train", VAL_LABELS, [""] * 8),
+        "validation": _split(tmp_path, "validation", VAL_LABELS, [""] * 8),
+        "test": _split(tmp_path, "test", TEST_LABELS, TEST_SOURCES),
+    }
+    return DatasetDict({k: v.with_transform(lambda batch: {"x": batch["label"]}) for k, v in splits.items()})
 
 
 @pytest.fixture
