@@ -1,0 +1,108 @@
+"""Accelerator-side preprocessing and speed switches for training on a GPU.
+
+With the pre-resize cache (:mod:`hf_aidetect.data.cache`) the data loader can ship raw uint8 pixels
+(:func:`build_uint8_transform`: 4x fewer bytes than float32, no CPU work beyond a memory copy) and the
+crop / flip / normalisation run on the GPU for the whole batch (:class:`DevicePreprocess`, one
+``grid_sample``). :class:`DevicePreprocessMixin` plugs that into a ``Trainer`` subclass at the point where
+inputs reach the device. The other switches already exist as arguments: ``--bf16`` and ``--torch_compile``
+(``TrainingArguments``), ``--attn_implementation sdpa`` (``ModelArguments``); :func:`to_channels_last`
+covers convolutional models.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from hf_aidetect.data.cache import decode_cached, normalize, random_resized_crop_flip
+
+logger = logging.getLogger(__name__)
+
+
+class DevicePreprocess:
+    """uint8 ``[B, 3, S, S]`` on any device -> normalised float ``[B, 3, size, size]`` on that device.
+
+    Training: batched random resized crop + flip (the ``AugmentConfig`` crop / flip fields); evaluation:
+    antialiased resize when ``S != size``. JPEG / blur augmentations stay on the CPU path.
+    """
+
+    def __init__(self, preprocess: Any, augment: Any = None, seed: int | None = None) -> None:
+        self.preprocess, self.augment = preprocess, augment
+        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+
+    def __call__(self, pixels: torch.Tensor, train: bool) -> torch.Tensor:
+        size = int(self.preprocess.image_size)
+        if train and self.augment is not None:
+            pixels = random_resized_crop_flip(
+                pixels,
+                size,
+                scale=tuple(self.augment.crop_scale),
+                ratio=tuple(getattr(self.augment, "crop_ratio", (3 / 4, 4 / 3))),
+                hflip_prob=float(self.augment.hflip_prob),
+                generator=self.generator,
+            )
+        elif pixels.shape[-1] != size or pixels.shape[-2] != size:
+            source = pixels if pixels.device.type == "cpu" else pixels.float()
+            pixels = F.interpolate(source, size=(size, size), mode="bilinear", antialias=True)
+        return normalize(pixels, self.preprocess.mean, self.preprocess.std)
+
+
+class Uint8Transform:
+    """``with_transform`` callable for a cached split: uint8 pixels out, the pixel work left to the device."""
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
+        out = {"pixel_values": decode_cached(batch["image"]).contiguous()}
+        if "label" in batch:
+            out["labels"] = torch.as_tensor(batch["label"], dtype=torch.int64)
+        return out
+
+
+def build_uint8_transform() -> Uint8Transform:
+    """A picklable :class:`Uint8Transform` (works in spawned data-loader workers)."""
+    return Uint8Transform()
+
+
+class DevicePreprocessMixin:
+    """``Trainer`` mixin: uint8 ``pixel_values`` are preprocessed on the device after the host-to-device copy.
+
+    Use as ``class MyTrainer(DevicePreprocessMixin, Trainer)`` and set ``trainer.device_preprocess``.
+    Float inputs pass through untouched, so the usual CPU transforms keep working.
+    """
+
+    device_preprocess: DevicePreprocess | None = None
+
+    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        inputs = super()._prepare_inputs(inputs)  # type: ignore[misc]
+        pixels = inputs.get("pixel_values")
+        if self.device_preprocess is not None and pixels is not None and pixels.dtype == torch.uint8:
+            training = bool(getattr(self, "model", None) is not None and self.model.training)  # type: ignore[attr-defined]
+            inputs["pixel_values"] = self.device_preprocess(pixels, train=training)
+        return inputs
+
+
+def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
+    """Channels-last weights for convolutional models (tensor cores prefer NHWC); a no-op otherwise."""
+    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        logger.info("Model weights in channels_last memory format.")
+    return model
+
+
+def speed_switches(device: str) -> dict[str, Any]:
+    """Recommended ``TrainingArguments`` / ``ModelArguments`` values for ``device`` (``"cuda"`` or ``"cpu"``).
+
+    On CUDA: bf16 autocast where the GPU supports it, SDPA attention, ``torch.compile``; on CPU: none
+    (fp32, SDPA is the default there already).
+    """
+    if not device.startswith("cuda") or not torch.cuda.is_available():
+        return {"attn_implementation": "sdpa"}
+    return {
+        "bf16": torch.cuda.is_bf16_supported(),
+        "tf32": True,
+        "attn_implementation": "sdpa",
+        "torch_compile": True,
+        "dataloader_pin_memory": True,
+    }
