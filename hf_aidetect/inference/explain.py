@@ -38,12 +38,14 @@ METHOD_NAMES = {
 
 @dataclass
 class Explanation:
-    """``heatmap``: float32 [height, width] of the image, in [0, 1]; ``target``: the class explained."""
+    """``heatmap``: float32 [height, width] of the image, in [0, 1]; ``target``: the class explained;
+    ``region``: (left, top, right, bottom) of the image area the model saw (the eval crop)."""
 
     heatmap: np.ndarray
     fake_score: float
     target: int
     method: str
+    region: tuple[int, int, int, int] | None = None
 
 
 def normalise(heatmap: np.ndarray) -> np.ndarray:
@@ -59,18 +61,24 @@ def _is_flat(heatmap: torch.Tensor) -> bool:
     return float(heatmap.max() - heatmap.min()) <= 1e-8 * max(1.0, float(heatmap.abs().max()))
 
 
-def _upsample(grid: torch.Tensor, size: tuple[int, int], crop_pct: float = 1.0) -> np.ndarray:
-    """Map a [h, w] map onto an image of ``size`` = (width, height), normalised to [0, 1].
-
-    The eval transform feeds the model the centered square of side ``crop_pct`` x the shorter side, so
-    the map is resized (bilinear) onto that square; the margins the model never saw stay 0.
-    """
+def model_region(size: tuple[int, int], crop_pct: float = 1.0) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the centered square the eval transform crops from ``size``."""
     width, height = size
     side = max(1, round(min(width, height) * crop_pct))
     left, top = (width - side) // 2, (height - side) // 2
-    square = F.interpolate(grid[None, None].float(), size=(side, side), mode="bilinear", align_corners=False)
+    return left, top, left + side, top + side
+
+
+def _upsample(grid: torch.Tensor, size: tuple[int, int], region: tuple[int, int, int, int]) -> np.ndarray:
+    """Resize a [h, w] map (bilinear) onto ``region`` of an image of ``size``, normalised to [0, 1];
+    the margins the model never saw stay 0."""
+    width, height = size
+    left, top, right, bottom = region
+    square = F.interpolate(
+        grid[None, None].float(), size=(bottom - top, right - left), mode="bilinear", align_corners=False
+    )
     heatmap = np.zeros((height, width), dtype=np.float32)
-    heatmap[top : top + side, left : left + side] = normalise(square[0, 0].detach().cpu().numpy())
+    heatmap[top:bottom, left:right] = normalise(square[0, 0].detach().cpu().numpy())
     return heatmap
 
 
@@ -186,14 +194,23 @@ def explain_image(
     target = detector.fake_index if fake_score >= threshold else real_index
     grid = _MAPS[chosen](model, pixel_values, target)
     preprocess = getattr(detector.transform, "preprocess", None)
-    heatmap = _upsample(grid, image.size, getattr(preprocess, "crop_pct", 1.0))
-    return Explanation(heatmap, fake_score, target, chosen)
+    region = model_region(image.size, getattr(preprocess, "crop_pct", 1.0))
+    return Explanation(_upsample(grid, image.size, region), fake_score, target, chosen, region)
 
 
 def overlay_heatmap(
-    image: Image.Image, heatmap: np.ndarray, *, alpha: float = 0.45, colormap: str = "jet"
+    image: Image.Image,
+    heatmap: np.ndarray,
+    *,
+    alpha: float = 0.45,
+    colormap: str = "jet",
+    region: tuple[int, int, int, int] | None = None,
 ) -> Image.Image:
-    """Blend ``heatmap`` (colour-mapped with matplotlib) over ``image``; same size as ``image``."""
+    """Blend ``heatmap`` (colour-mapped with matplotlib) over ``image``; same size as ``image``.
+
+    With ``region`` (the part the model saw) only that part is coloured; the rest is greyed out, so
+    margins cropped away by preprocessing do not read as "no evidence".
+    """
     from matplotlib import colormaps
 
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
@@ -201,4 +218,10 @@ def overlay_heatmap(
         raise ValueError(f"heatmap shape {heatmap.shape} does not match the image size {image.size[::-1]}")
     colours = colormaps[colormap](normalise(heatmap))[..., :3] * 255.0
     blended = (1.0 - alpha) * rgb + alpha * colours
+    if region is not None:
+        left, top, right, bottom = region
+        outside = np.ones(rgb.shape[:2], dtype=bool)
+        outside[top:bottom, left:right] = False
+        grey = rgb.mean(axis=-1, keepdims=True) * 0.35 + 128.0 * 0.65  # washed-out grey: not seen
+        blended = np.where(outside[..., None], grey, blended)
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))

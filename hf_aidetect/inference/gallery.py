@@ -66,16 +66,19 @@ def build_gallery(
         logger.warning("No images to show in the explanation gallery")
         return None
     items = []
-    used_method = method
+    used_method, cropped = method, False
     for title, index in selection:
         image = load_rgb(dataset[index]["image"])
         explanation = explain_image(detector, image, method=method, threshold=threshold)
         used_method = explanation.method
-        overlay = overlay_heatmap(image, explanation.heatmap)
+        cropped = cropped or explanation.region != (0, 0, *image.size)
+        overlay = overlay_heatmap(image, explanation.heatmap, region=explanation.region)
         true_name = "fake" if labels[index] == 1 else "real"
         explained = "fake" if scores[index] >= threshold else "real"
         caption = f"true {true_name} · P(fake) = {scores[index]:.3f}\nmap: evidence for '{explained}'"
         items.append(GalleryItem(title, _thumbnail(image), _thumbnail(overlay), caption))
     name = METHOD_NAMES.get(used_method, used_method)
     suptitle = f"What drives the decision ({name}; red = strongest evidence; threshold {threshold:.3f})"
+    if cropped:
+        suptitle += "\ngrey: parts of the image cropped away by preprocessing (not seen by the model)"
     return plot_gallery(items, path, suptitle=suptitle)

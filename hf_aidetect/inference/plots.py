@@ -159,10 +159,18 @@ def plot_gallery(items: Sequence[GalleryItem], path: str | Path, suptitle: str =
     return _save(figure, path)
 
 
-def plot_explanation(image: Image.Image, overlay: Image.Image, title: str, path: str | Path) -> Path:
-    """Side by side: the image and its heatmap overlay, with ``title`` above."""
+def plot_explanation(
+    image: Image.Image, overlay: Image.Image, title: str, path: str | Path, *, cropped: bool = False
+) -> Path:
+    """Side by side: the image and its heatmap overlay, with ``title`` above.
+
+    ``cropped``: the model saw only part of the image (greyed out in ``overlay``); the panel says so.
+    """
     figure, axes = plt.subplots(1, 2, figsize=(8.0, 4.4))
-    for axis, picture, name in zip(axes, (image, overlay), ("image", "what drives the decision")):
+    heading = "what drives the decision" + (
+        "\n(grey: cropped away, not seen by the model)" if cropped else ""
+    )
+    for axis, picture, name in zip(axes, (image, overlay), ("image", heading)):
         axis.imshow(picture)
         axis.set_title(name, fontsize=10)
         axis.set_xticks([])  # keep the frame: white image regions stay visible on the white page

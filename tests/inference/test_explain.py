@@ -32,8 +32,12 @@ def test_default_method_heatmaps(model, method, tiny_vit_dir, tiny_cnn_dir):
     assert 0.0 <= explanation.fake_score <= 1.0
     assert explanation.target == (1 if explanation.fake_score >= 0.5 else 0)
     assert detector.model.config._attn_implementation == attention_before  # eager only during the call
-    # The model saw the centered 40x40 square: the 4-px margins left and right stay 0.
+    # The model saw the centered 40x40 square: the 4-px margins left and right stay 0 and are greyed out.
+    assert explanation.region == (4, 0, 44, 40)
     assert np.all(explanation.heatmap[:, :4] == 0) and np.all(explanation.heatmap[:, -4:] == 0)
+    overlay = np.asarray(overlay_heatmap(IMAGE, explanation.heatmap, region=explanation.region)).astype(int)
+    margin = overlay[:, :4]
+    assert np.all(margin[..., 0] == margin[..., 1]) and np.all(margin[..., 1] == margin[..., 2])
 
 
 def test_saliency_and_threshold_pick_the_explained_class(tiny_cnn_dir):

@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             f"\n{METHOD_NAMES[explanation.method]}: evidence for '{label}' (red = strongest)"
         )
         target = args.out / _output_name(path, label, explanation.fake_score, used)
-        plot_explanation(image, overlay_heatmap(image, explanation.heatmap), title, target)
+        overlay = overlay_heatmap(image, explanation.heatmap, region=explanation.region)
+        cropped = explanation.region != (0, 0, *image.size)
+        plot_explanation(image, overlay, title, target, cropped=cropped)
         sys.stdout.write(f"{target}\n")
     if not args.quiet:
         sys.stderr.write(
