@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_work and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     order = [name for name, _ in CASES.values()]
-    readme.write_text(render(load_results(results_dir, order)))
+    analysis_file = BENCH_DIR / "analysis.md"  # hand-written reading of the numbers, kept between runs
+    analysis = analysis_file.read_text() if analysis_file.is_file() and not args.quick else ""
+    readme.write_text(render(load_results(results_dir, order), analysis))
     print(f"wrote {readme}", flush=True)
     return 1 if failures else 0
 
