@@ -121,7 +121,7 @@ def _case_section(r: dict[str, Any]) -> str:
 
 
 def render(results: list[dict[str, Any]], analysis: str = "") -> str:
-    """The whole README: header, machine, the targets summary, ``analysis`` text, then one section per case."""
+    """The whole README: header, machine, targets summary, ``analysis`` text, one section per case."""
     cases = [{"case": c, "what": w, "files": f} for c, w, f in CASE_TABLE]
     header = HEADER.replace("{case_table}", markdown_table(["case", "what", "files"], cases))
     parts = [header]
