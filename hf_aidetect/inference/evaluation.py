@@ -182,8 +182,9 @@ def evaluate_model(
 
     The threshold is ``threshold`` when given, else tuned on the ``validation`` split (max balanced
     accuracy, or the highest fake recall with FPR <= ``target_fpr``), else the saved / default one.
-    A tuned threshold is set on ``model.config.fake_threshold`` (so a later ``save_pretrained`` keeps it)
-    and written to ``save_threshold_to/config.json`` when that model folder is given. Robustness uses a
+    A tuned or fixed threshold is set on ``model.config.fake_threshold`` (so a later ``save_pretrained``
+    keeps it) and written to ``save_threshold_to/config.json`` when that model folder is given (a
+    fallback to the saved / default value writes nothing). Robustness uses a
     seeded subset of at most ``robustness_samples`` images (``None``: all). Datasets may carry a
     training transform; it is ignored (the model's eval preprocessing is applied).
     """
@@ -205,7 +206,9 @@ def evaluate_model(
         detector, validation, threshold=threshold, target_fpr=target_fpr, score_kwargs=score_kwargs
     )
     value = float(info["value"])
-    if info["source"] == "tuned on validation":
+    if split == "validation" and info["source"] == "tuned on validation":
+        logger.warning("Threshold tuned on the evaluated split itself: the metrics are optimistic")
+    if info["source"] in ("tuned on validation", "fixed (--threshold)"):
         model.config.fake_threshold = value
         if save_threshold_to is not None:
             info["saved_to"] = str(save_threshold(save_threshold_to, value))

@@ -170,3 +170,26 @@ def test_evaluate_command_saves_threshold_for_predict(tiny_vit_dir, tmp_path, ca
     image = str(next((data / "test" / "real").glob("*.jpg")))
     assert main(["-q", "predict", str(model_dir), image, "--format", "jsonl", "--threshold", "0"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "fake"
+
+
+def test_evaluate_command_fixed_threshold_saved_only_on_request(tiny_cnn_dir, tmp_path):
+    model_dir = shutil.copytree(tiny_cnn_dir, tmp_path / "model")
+    data = make_split_layout(
+        tmp_path / "data", {s: {"real": 3, "fake": 3} for s in ("train", "valid", "test")}
+    )
+    base = [
+        "-q",
+        "evaluate",
+        str(model_dir),
+        str(data),
+        "--no-robustness",
+        "--no-gallery",
+        "--threshold",
+        "0.7",
+    ]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert "fake_threshold" not in json.loads((model_dir / "config.json").read_text())
+    assert main([*base, "--out", str(tmp_path / "b"), "--save-threshold"]) == 0
+    assert json.loads((model_dir / "config.json").read_text())["fake_threshold"] == 0.7
+    written = {p.name for p in (tmp_path / "b").iterdir()}
+    assert written == {"metrics.json", "report.md", *(f"{n}.png" for n in evaluation.PLOT_FILES)}

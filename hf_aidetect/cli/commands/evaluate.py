@@ -14,7 +14,8 @@ is scored and --out DIR receives:
 Threshold: tuned on the validation split (max balanced accuracy, or with --target-fpr the highest fake
 recall whose false-positive rate stays within the target) unless --threshold fixes it. When MODEL is a
 local folder the tuned value is saved as `fake_threshold` in MODEL/config.json (--no-save-threshold to
-skip), so `hf-aidetect predict` and the model card use it. An image is fake iff P(fake) >= threshold.
+skip; a fixed --threshold is saved only with an explicit --save-threshold), so `hf-aidetect predict`
+and the model card use it. An image is fake iff P(fake) >= threshold.
 
 Examples:
   hf-aidetect evaluate ./outputs/vit ./data/real-vs-fake            # report in ./outputs/vit/evaluation
@@ -96,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out is required when MODEL ({args.model}) is not a local folder")
     if args.save_threshold and detector.local_dir is None:
         raise ConfigError("--save-threshold needs MODEL to be a local folder; evaluate a downloaded copy")
-    save = detector.local_dir if args.save_threshold in (None, True) else None
+    # By default a tuned threshold is saved; a fixed --threshold only with an explicit --save-threshold.
+    wanted = args.save_threshold if args.save_threshold is not None else args.threshold is None
+    save = detector.local_dir if wanted else None
     dataset = load_detection_dataset(
         args.data,
         validation_size=_as_size(args.validation_size),
