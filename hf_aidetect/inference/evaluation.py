@@ -157,6 +157,38 @@ def _robustness(
     return {"num_samples": len(indices), "rows": rows, "files": ["robustness.md", "robustness.json"]}
 
 
+def _splits(dataset_dict: DatasetDict | dict[str, Dataset], split: str) -> tuple[Dataset, Dataset | None]:
+    """The evaluated split and the validation split, without any training transform attached."""
+    if split not in dataset_dict:
+        raise ConfigError(f"split {split!r} not found; the data has {', '.join(dataset_dict)}")
+    # Drop any transform attached for training (e.g. the Trainer's splits): rows must give images.
+    dataset = dataset_dict[split].with_format(None)
+    if len(dataset) == 0:
+        raise ConfigError(f"the {split!r} split is empty: nothing to evaluate")
+    validation = dataset_dict.get("validation")
+    return dataset, validation.with_format(None) if validation is not None else None
+
+
+def _apply_threshold(model: Any, info: dict[str, Any], split: str, save_to: str | Path | None) -> float:
+    """Set a tuned / fixed threshold on the model config (and save it to ``save_to``); return it."""
+    value = float(info["value"])
+    if split == "validation" and info["source"] == "tuned on validation":
+        logger.warning("Threshold tuned on the evaluated split itself: the metrics are optimistic")
+    if info["source"] in ("tuned on validation", "fixed (--threshold)"):
+        model.config.fake_threshold = value
+        if save_to is not None:
+            info["saved_to"] = str(save_threshold(save_to, value))
+    return value
+
+
+def _sources(dataset: Dataset) -> np.ndarray | None:
+    """The ``source`` column as strings when it has more than one distinct value, else ``None``."""
+    if "source" not in dataset.column_names:
+        return None
+    sources = np.asarray(dataset["source"], dtype=object).astype(str)
+    return sources if len(set(sources.tolist())) > 1 else None
+
+
 def evaluate_model(
     model: Any,
     image_processor: Any,
@@ -188,30 +220,17 @@ def evaluate_model(
     seeded subset of at most ``robustness_samples`` images (``None``: all). Datasets may carry a
     training transform; it is ignored (the model's eval preprocessing is applied).
     """
-    if split not in dataset_dict:
-        raise ConfigError(f"split {split!r} not found; the data has {', '.join(dataset_dict)}")
-    # Drop any transform attached for training (e.g. the Trainer's splits): rows must give images.
-    dataset = dataset_dict[split].with_format(None)
-    if len(dataset) == 0:
-        raise ConfigError(f"the {split!r} split is empty: nothing to evaluate")
+    dataset, validation = _splits(dataset_dict, split)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     detector = Detector.from_model(model, image_processor, device=device)
     score_kwargs = {"batch_size": batch_size, "num_workers": num_workers, "progress": progress}
     labels = dataset_labels(dataset)
     scores = score_dataset(detector, dataset, desc=split, **score_kwargs)
-    validation = dataset_dict.get("validation")
-    validation = validation.with_format(None) if validation is not None else None
     info = _tune_threshold(
         detector, validation, threshold=threshold, target_fpr=target_fpr, score_kwargs=score_kwargs
     )
-    value = float(info["value"])
-    if split == "validation" and info["source"] == "tuned on validation":
-        logger.warning("Threshold tuned on the evaluated split itself: the metrics are optimistic")
-    if info["source"] in ("tuned on validation", "fixed (--threshold)"):
-        model.config.fake_threshold = value
-        if save_threshold_to is not None:
-            info["saved_to"] = str(save_threshold(save_threshold_to, value))
+    value = _apply_threshold(model, info, split, save_threshold_to)
     metrics = _metrics(labels, scores, value)
     report: dict[str, Any] = {
         "split": split,
@@ -221,35 +240,21 @@ def evaluate_model(
         "metrics_at_0.5": _metrics(labels, scores, 0.5),
         "plots": write_plots(labels, scores, metrics["confusion_matrix"], value, out),
     }
-    if "source" in dataset.column_names:
-        sources = np.asarray(dataset["source"], dtype=object).astype(str)
-        if len(set(sources.tolist())) > 1:
-            report["per_source"] = per_source_metrics(labels, scores, sources, value)
+    sources = _sources(dataset)
+    if sources is not None:
+        report["per_source"] = per_source_metrics(labels, scores, sources, value)
     if robustness:
         report["robustness"] = _robustness(
-            detector,
-            dataset,
-            labels,
-            scores,
-            value,
-            out,
-            max_samples=robustness_samples,
-            seed=seed,
+            detector, dataset, labels, scores, value, out, max_samples=robustness_samples, seed=seed,
             score_kwargs=score_kwargs,
-        )
+        )  # fmt: skip
     if gallery:
         from hf_aidetect.inference.gallery import build_gallery
 
         path = build_gallery(
-            detector,
-            dataset,
-            labels,
-            scores,
-            value,
-            out / "gallery.png",
-            num_errors=gallery_errors,
+            detector, dataset, labels, scores, value, out / "gallery.png", num_errors=gallery_errors,
             method=explain_method,
-        )
+        )  # fmt: skip
         report["gallery"] = path.name if path is not None else None
     (out / "metrics.json").write_text(json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
     write_report_markdown(report, out / "report.md")
