@@ -79,6 +79,8 @@ def build_gallery(
         items.append(GalleryItem(title, _thumbnail(image), _thumbnail(overlay), caption))
     name = METHOD_NAMES.get(used_method, used_method)
     suptitle = f"What drives the decision ({name}; red = strongest evidence; threshold {threshold:.3f})"
+    if not any(title.startswith("error") for title, _ in selection):
+        suptitle += "\nno misclassified images in this split"
     if cropped:
         suptitle += "\ngrey: parts of the image cropped away by preprocessing (not seen by the model)"
     return plot_gallery(items, path, suptitle=suptitle)
