@@ -2,7 +2,8 @@
 
 MODEL is a local model folder (a training OUTPUT_DIR) or a Hub model id. PATHs are image files, folders
 (searched recursively for image extensions; --all-files takes every file) or quoted globs such as
-'photos/**/*.jpg'. Every file gets exactly one output row, in input order, with the columns:
+'photos/**/*.jpg'. Every file gets exactly one output row, in input order (a file named twice keeps
+its first place), with the columns:
 
   path        the file
   label       the decision: "fake" iff fake_score >= threshold, else "real" (empty on error)
