@@ -8,6 +8,11 @@ training run (which writes into ``OUTPUT_DIR/evaluation/``). Files written to ``
     confusion_matrix.png  roc_curve.png  pr_curve.png  score_histogram.png
     robustness.md / robustness.json   metrics under JPEG / downscale / blur perturbations
     gallery.png           explanation heatmaps: most confident real / fake and the worst errors
+
+At the end of training (after ``trainer.save_model()`` wrote ``OUTPUT_DIR/config.json``)::
+
+    report = evaluate_model(trainer.model, processor, splits, OUTPUT_DIR / "evaluation",
+                            save_threshold_to=OUTPUT_DIR)
 """
 
 from __future__ import annotations

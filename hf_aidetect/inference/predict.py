@@ -128,9 +128,9 @@ def predict_files(
     """Yield exactly one :class:`PredictionRow` per path, in input order, as batches finish."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if num_workers is None:
-        num_workers = default_num_workers(len(paths), batch_size, detector.device.type)
     workers = num_workers
+    if workers is None:
+        workers = default_num_workers(len(paths), batch_size, detector.device.type)
     dataset = _FileBatches([Path(p) for p in paths], batch_size, detector.transform)
     loader = DataLoader(
         dataset,

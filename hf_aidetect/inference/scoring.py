@@ -56,9 +56,9 @@ def score_dataset(
         return np.zeros(0, dtype=float)
     undecoded = dataset.select_columns(["image"]).cast_column("image", ImageFeature(decode=False))
     images = undecoded.with_transform(_batch_transform(detector.transform, perturbation))
-    if num_workers is None:
-        num_workers = default_num_workers(len(dataset), batch_size, detector.device.type)
     workers = num_workers
+    if workers is None:
+        workers = default_num_workers(len(dataset), batch_size, detector.device.type)
     loader = DataLoader(
         images,
         batch_size=None,
