@@ -5,8 +5,9 @@
   token's row over the patch tokens is the map. Falls back to plain attention rollout (Abnar & Zuidema,
   2020) when the gradient-weighted map is flat. Attentions are taken with ``attn_implementation="eager"``
   (SDPA returns none), switched on only for the call.
-* ``gradcam`` — Grad-CAM (Selvaraju et al., 2017) on the last convolutional feature map: the seed CNN's
-  last block activation, else the last ``nn.Conv2d`` of any model.
+* ``gradcam`` — Grad-CAM (Selvaraju et al., 2017) on the last convolutional feature map (the seed CNN's
+  block activations, else any ``nn.Conv2d``) whose grid is at least 6x6: at small inputs the last one
+  can be 2x2, too coarse to show where the evidence is.
 * ``saliency`` — absolute input gradient (max over channels), for anything else.
 
 The explained class is the decision at the threshold (fake iff P(fake) >= threshold).
@@ -87,17 +88,30 @@ def default_method(model: torch.nn.Module) -> str:
     config = getattr(model, "config", None)
     if getattr(config, "patch_size", None) and getattr(config, "num_attention_heads", None):
         return "attention"
-    if _gradcam_layer(model) is not None:
+    if _gradcam_layers(model):
         return "gradcam"
     return "saliency"
 
 
-def _gradcam_layer(model: torch.nn.Module) -> torch.nn.Module | None:
+MIN_GRADCAM_SIDE = 6  # a coarser map (e.g. 2x2) says little about *where*; use an earlier layer then
+
+
+def _gradcam_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """Candidate conv feature maps in forward order: the seed CNN's block activations (ReLU after each
+    conv, before pooling: a finer grid), else every ``nn.Conv2d``."""
     blocks = getattr(model, "blocks", None)
-    if isinstance(blocks, torch.nn.ModuleList) and len(blocks) and hasattr(blocks[-1], "activation"):
-        return blocks[-1].activation  # seed CNN: ReLU output of the last conv, before pooling (finer grid)
-    convs = [module for module in model.modules() if isinstance(module, torch.nn.Conv2d)]
-    return convs[-1] if convs else None
+    if isinstance(blocks, torch.nn.ModuleList) and all(hasattr(block, "activation") for block in blocks):
+        return [block.activation for block in blocks]
+    return [module for module in model.modules() if isinstance(module, torch.nn.Conv2d)]
+
+
+def _pick_feature_map(outputs: list[torch.Tensor]) -> torch.Tensor:
+    """The deepest 4-D feature map at least ``MIN_GRADCAM_SIDE`` on each side, else the largest one."""
+    maps = [output for output in outputs if isinstance(output, torch.Tensor) and output.dim() == 4]
+    for output in reversed(maps):
+        if min(output.shape[-2:]) >= MIN_GRADCAM_SIDE:
+            return output
+    return max(maps, key=lambda output: output.shape[-1] * output.shape[-2])
 
 
 @contextlib.contextmanager
@@ -148,19 +162,22 @@ def attention_map(model: torch.nn.Module, pixel_values: torch.Tensor, target: in
 
 
 def gradcam_map(model: torch.nn.Module, pixel_values: torch.Tensor, target: int) -> torch.Tensor:
-    """Grad-CAM on the last conv feature map; ``|cam|`` when ReLU leaves nothing (e.g. untrained models)."""
-    layer = _gradcam_layer(model)
-    if layer is None:
+    """Grad-CAM on the last conv feature map with a usable grid (see :data:`MIN_GRADCAM_SIDE`);
+    ``|cam|`` when ReLU leaves nothing (e.g. untrained models)."""
+    layers = _gradcam_layers(model)
+    if not layers:
         raise ValueError(f"{type(model).__name__} has no Conv2d layer for Grad-CAM; use --method saliency")
     captured: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, output: captured.append(output))
+    handles = [layer.register_forward_hook(lambda _m, _i, out: captured.append(out)) for layer in layers]
     try:
         with torch.enable_grad():
             logits = model(pixel_values=pixel_values).logits
-            (gradient,) = torch.autograd.grad(logits[0, target], captured[-1])
+            feature_map = _pick_feature_map(captured)
+            (gradient,) = torch.autograd.grad(logits[0, target], feature_map)
     finally:
-        handle.remove()
-    activation = captured[-1][0].detach()
+        for handle in handles:
+            handle.remove()
+    activation = feature_map[0].detach()
     weights = gradient[0].mean(dim=(1, 2), keepdim=True)
     cam = (weights * activation).sum(dim=0)
     positive = cam.clamp(min=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from hf_aidetect.cli import main
@@ -76,3 +77,11 @@ def test_explain_command_writes_one_png_per_image(tiny_vit_dir, tmp_path, capsys
         assert stem.startswith("face") and label in ("real", "fake") and 0 <= float(score) <= 1
         with Image.open(path) as picture:
             assert picture.width > 300 and picture.height > 200
+
+
+def test_gradcam_uses_deepest_map_with_a_usable_grid():
+    from hf_aidetect.inference.explain import _pick_feature_map
+
+    maps = [torch.zeros(1, 4, side, side) for side in (23, 11, 2)]
+    assert _pick_feature_map(maps).shape[-1] == 11  # the 2x2 last map is too coarse
+    assert _pick_feature_map([torch.zeros(1, 4, 3, 3), torch.zeros(1, 4, 2, 2)]).shape[-1] == 3
