@@ -17,7 +17,7 @@ from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 from tqdm.auto import tqdm
 
 from hf_aidetect.inference.loading import Detector
-from hf_aidetect.inference.predict import default_num_workers
+from hf_aidetect.inference.predict import cpu_threads_beside, default_num_workers
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,8 @@ def score_dataset(
         pin_memory=detector.device.type == "cuda",
     )
     scores = []
-    with tqdm(total=len(dataset), unit="img", desc=desc, disable=not progress, leave=False) as bar:
+    bar = tqdm(total=len(dataset), unit="img", desc=desc, disable=not progress, leave=False)
+    with bar, cpu_threads_beside(workers, detector.device):
         for batch in loader:
             scores.append(detector.fake_scores(batch["pixel_values"]))
             bar.update(len(scores[-1]))
