@@ -48,17 +48,19 @@ def test_cached_eval_pixels_equal_on_the_fly_transform(dataset_dict, tmp_path):
     assert got["labels"].tolist() == [0, 1, 0, 1]
 
 
-def test_train_split_is_stored_larger_and_resized_like_pil(dataset_dict, tmp_path):
+def test_train_split_keeps_the_typical_native_resolution(dataset_dict, tmp_path):
     cached = build_resized_cache(dataset_dict, SIZE, tmp_path / "cache")
-    side = cache_side(SIZE, "train")
-    assert side > SIZE
+    # shorter sides 48, 40, 32 (EXIF-rotated 64x32) and 40: the median, 40, is kept (under the 2x cap)
+    assert cache_side(SIZE, "train", 40) == 40 and cache_side(SIZE, "train", 500) == 2 * SIZE
+    assert cache_side(SIZE, "test", 40) == SIZE
     pixels = decode_cached(cached["train"][:]["image"])
-    assert pixels.dtype == torch.uint8 and pixels.shape == (4, 3, side, side)
-    # image "a" is a square JPEG: the cache holds its plain bilinear resize (within rounding)
+    assert pixels.dtype == torch.uint8 and pixels.shape == (4, 3, 40, 40)
     from PIL import Image
 
+    native = np.asarray(Image.open(dataset_dict["train"][3]["image"].filename).convert("RGB"))
+    assert np.array_equal(pixels[3].permute(1, 2, 0).numpy(), native)  # 40 px image: stored untouched
     original = Image.open(dataset_dict["train"][0]["image"].filename).convert("RGB")
-    ref = np.asarray(original.resize((side, side), Image.BILINEAR))
+    ref = np.asarray(original.resize((40, 40), Image.BILINEAR))  # 48 px image: one PIL bilinear resize
     diff = np.abs(pixels[0].permute(1, 2, 0).numpy().astype(int) - ref.astype(int))
     assert diff.max() <= 1
 
