@@ -149,6 +149,7 @@ def test_existing_output_needs_overwrite(demo_dir: Path, tmp_path: Path) -> None
         ({"valid_per_class": 0}, "--valid-per-class"),
         ({"image_format": "gif"}, "--format"),
         ({"quality": 0}, "--quality"),
+        ({"min_crop_scale": 0.5}, "--min-crop-scale"),
         ({"not_an_option": 1}, "valid options"),
     ],
 )

@@ -63,12 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Channels of the generator's layers (default: %(default)s).",
     )  # fmt: skip
     parser.add_argument(
+        "--min-crop-scale", type=float, default=defaults.min_crop_scale,
+        help="Smallest crop side, as a multiple of the image size (>1: crisp crops) (default: %(default)s).",
+    )  # fmt: skip
+    parser.add_argument(
         "--min-detail", type=float, default=defaults.min_detail,
         help="Redraw crops flatter than this mean luminance gradient, 0-255 scale (default: %(default)s).",
     )  # fmt: skip
     parser.add_argument(
         "--num-threads", type=int, default=defaults.num_threads,
-        help="torch threads while generating; part of what fixes the bytes (default: %(default)s).",
+        help="torch threads for the generator; the fakes' bytes depend on it (default: %(default)s).",
     )  # fmt: skip
     parser.add_argument(
         "--overwrite",
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         generator_steps=args.generator_steps,
         generator_crops=args.generator_crops,
         generator_width=args.generator_width,
+        min_crop_scale=args.min_crop_scale,
         min_detail=args.min_detail,
         num_threads=args.num_threads,
     )

@@ -28,11 +28,11 @@ in minutes. A detector's accuracy on it says nothing about how it handles real g
 Written by `hf-aidetect demo-data` (hf_aidetect {version}), deterministically: the same options give
 byte-identical files.
 
-- **real**: random square crops (side log-uniform between the image size and the photo's shorter edge,
+- **real**: random square crops (side log-uniform between {min_side} px and the photo's shorter edge,
   random horizontal flip; near-flat crops such as clear sky are redrawn, in both classes) of three
   photographs that ship inside installed Python packages:
   scikit-learn's `china.jpg` and `flower.jpg` (CC BY 2.0, see `sklearn/datasets/images/README.txt`) and
-  matplotlib's `grace_hopper.jpg`, resized to {size}x{size} with a Lanczos filter.
+  matplotlib's `grace_hopper.jpg`, downsampled to {size}x{size} with a Lanczos filter.
 - **fake**: other crops drawn the same way (no crop is used twice), downsampled 4x, then re-synthesised
   by a small up-convolution decoder (two stride-2 `ConvTranspose2d` layers) trained for {steps} steps
   to rebuild {gen_crops} further crops from their downsampled copies. The fakes therefore carry a generator's
@@ -42,7 +42,8 @@ byte-identical files.
   quality carry no label, and image content comes from the same photos in both classes.
 
 Options: seed={seed}, image_size={size}, format={fmt}, quality={quality}, generator_steps={steps},
-generator_crops={gen_crops}, generator_width={width}, min_detail={min_detail}, num_threads={threads}.
+generator_crops={gen_crops}, generator_width={width}, min_crop_scale={min_scale}, min_detail={min_detail},
+num_threads={threads}.
 
 ## Layout and counts
 
@@ -69,6 +70,8 @@ def render_card(options: DemoDataOptions, counts: dict[str, dict[str, int]]) -> 
         width=options.generator_width,
         threads=options.num_threads,
         min_detail=options.min_detail,
+        min_scale=options.min_crop_scale,
+        min_side=round(options.min_crop_scale * options.image_size),
         seed=options.seed,
         fmt=fmt,
         quality=options.quality,

@@ -101,10 +101,14 @@ def draw_crops(
     size: int,
     rng: np.random.Generator,
     *,
+    min_scale: float = 1.0,
     min_detail: float = 0.0,
     max_tries: int = 100,
 ) -> tuple[list[CropSpec], np.ndarray]:
-    """Draw ``count`` square crops (side log-uniform in [size, shorter edge], random position, flip 50 %).
+    """Draw ``count`` square crops (side log-uniform in [min_scale * size, shorter edge], flip 50 %).
+
+    ``min_scale`` > 1 means every crop is downsampled to ``size``, as camera photos usually are: crisp,
+    unlike a native-resolution crop of an already JPEG-compressed photo.
 
     Photos are used in turn (not at random) so every class sees the same mix of photos. Crops with less
     texture than ``min_detail`` are redrawn: a re-synthesised flat patch is indistinguishable from a real
@@ -116,7 +120,7 @@ def draw_crops(
     for i in range(count):
         photo = (offset + i) % len(photos)
         for _ in range(max_tries):
-            spec = _draw_spec(photo, photos[photo].pixels.shape, size, rng)
+            spec = _draw_spec(photo, photos[photo].pixels.shape, round(min_scale * size), rng)
             crop = render_crop(photos, spec, size)
             if detail(crop) >= min_detail:
                 break

@@ -40,8 +40,9 @@ class DemoDataOptions:
     generator_steps: int = 150
     generator_crops: int = 256
     generator_width: int = 32
+    min_crop_scale: float = 1.5
     min_detail: float = 5.0
-    num_threads: int = 2
+    num_threads: int = 1
 
     def per_class(self, split: str) -> int:
         """Images per class in ``split`` (``train`` / ``valid`` / ``test``)."""
@@ -58,6 +59,8 @@ class DemoDataOptions:
         for split in SPLITS:
             if self.per_class(split) < 1:
                 raise ConfigError(f"--{split}-per-class must be >= 1 (got {self.per_class(split)}).")
+        if self.min_crop_scale < 1.0:
+            raise ConfigError(f"--min-crop-scale {self.min_crop_scale}: use a value >= 1 (e.g. 1.5).")
         if self.image_format not in FORMATS:
             raise ConfigError(f"--format {self.image_format!r}: choose one of {', '.join(FORMATS)}.")
         if not 1 <= self.quality <= 100:
@@ -106,12 +109,11 @@ def _generate(options: DemoDataOptions) -> dict[str, dict[str, np.ndarray]]:
     size = options.image_size
     # One stream, fixed draw order: generator-training crops, then per split a pool of 2n crops split into
     # matched real / fake-source halves. Every image comes from its own draw, so the sets are disjoint.
-    _, train_crops = draw_crops(photos, options.generator_crops, size, rng, min_detail=options.min_detail)
+    crop_kwargs = {"min_scale": options.min_crop_scale, "min_detail": options.min_detail}
+    _, train_crops = draw_crops(photos, options.generator_crops, size, rng, **crop_kwargs)
     halves = {}
     for split in SPLITS:
-        specs, crops = draw_crops(
-            photos, 2 * options.per_class(split), size, rng, min_detail=options.min_detail
-        )
+        specs, crops = draw_crops(photos, 2 * options.per_class(split), size, rng, **crop_kwargs)
         real, fake = matched_halves(specs, crops, rng)
         halves[split] = (crops[real], crops[fake])
     with deterministic_torch(options.seed, options.num_threads):
