@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight_decay", type=float, default=0.0)
     parser.add_argument("--lr_scheduler_type", default="linear")
     parser.add_argument("--warmup_steps", type=float, default=0)
+    parser.add_argument("--max_grad_norm", type=float, default=1.0)
     args = parser.parse_args(argv)
     result = train_stock(
         args.data,
@@ -153,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         optim_args=args.optim_args or None,
         weight_decay=args.weight_decay,
         lr_scheduler_type=args.lr_scheduler_type,
+        max_grad_norm=args.max_grad_norm,
         warmup_steps=int(args.warmup_steps) if args.warmup_steps >= 1 else args.warmup_steps,
     )
     print(json.dumps(result))
