@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -60,7 +61,9 @@ def child(root: Path, workers: int) -> dict[str, Any]:
 
 def _measure(root: Path, workers: int) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "benchmarks.case_memory", "--child", str(root), "--workers", str(workers)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    # A fresh HF_HOME per child: the data layer remembers validated datasets, and each run must pay it.
+    env = {**os.environ, "HF_HOME": str(root.parent / f"hf_home_{root.name}_{workers}")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"memory child failed on {root}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
