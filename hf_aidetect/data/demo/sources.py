@@ -72,7 +72,7 @@ class CropSpec:
 def _draw_spec(photo: int, shape: tuple[int, ...], min_side: int, rng: np.random.Generator) -> CropSpec:
     height, width = shape[:2]
     low = min(min_side, height, width)
-    side = round(np.exp(rng.uniform(np.log(low), np.log(min(height, width)))))
+    side = int(np.rint(np.exp(rng.uniform(np.log(low), np.log(min(height, width))))))
     top = int(rng.integers(height - side + 1))
     left = int(rng.integers(width - side + 1))
     return CropSpec(photo, top, left, side, bool(rng.random() < 0.5))
