@@ -27,15 +27,6 @@ BATCH = 32
 SIZE = 224
 
 
-def _best(fn: Callable[[], tuple[int, float]], repeats: int) -> float:
-    """Best images/s over ``repeats`` runs of ``fn`` (which returns (images, seconds))."""
-    best = 0.0
-    for _ in range(repeats):
-        count, seconds = fn()
-        best = max(best, count / seconds)
-    return round(best, 1)
-
-
 def raw_decode_resize(paths: list[Path]) -> tuple[int, float]:
     """PIL decode + convert("RGB") + bilinear resize to 224 of every file, one core."""
     from PIL import Image
@@ -97,8 +88,8 @@ def _row(path_name: str, workers: int, images_s: float, cores: int, **extra: Any
     }
 
 
-def run(quick: bool, work: Path) -> dict[str, Any]:
-    import torch
+def _measurements(work: Path, paths: list[Path], cores: int) -> tuple[list[tuple], dict[str, float]]:
+    """(key, row label, workers, callable returning (images, seconds)) for every path; setup seconds."""
     from transformers import ViTImageProcessorPil
 
     from benchmarks.stock_recipe import collate_fn, load_imagefolder, make_transform
@@ -110,55 +101,79 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
         build_train_transform,
         with_detection_transform,
     )
+    from hf_aidetect.training.acceleration import build_uint8_transform
 
-    torch.set_num_threads(1)  # per-core figures: the main process uses one core like each worker
-    n_images, repeats = (384, 1) if quick else (2000, 2)
-    cores = usable_cores()
-    root = write_jpeg_folder(work / "jpeg256", n_images, 256, distinct=256)
-    paths = list_images(root)
-    rows = []
-
-    raw = _best(lambda: raw_decode_resize(paths), repeats + 1)
-    rows.append(_row("raw PIL decode + resize (limit)", 0, raw, cores))
-
+    setup: dict[str, float] = {}
     t0 = time.perf_counter()
-    stock_ds = load_imagefolder(root)["train"].with_transform(make_transform(ViTImageProcessorPil()))
-    load_s = round(time.perf_counter() - t0, 2)
-    stock = _best(lambda: iterate(stock_ds, 0, collate_fn), repeats)
-    rows.append(_row("stock: imagefolder + ViTImageProcessorPil", 0, stock, cores, setup_s=load_s))
-
+    stock_ds = load_imagefolder(paths[0].parents[2])["train"]
+    stock_ds = stock_ds.with_transform(make_transform(ViTImageProcessorPil()))
+    setup["stock"] = round(time.perf_counter() - t0, 2)
     preprocess = PreprocessConfig(image_size=SIZE)
     base = _paths_dataset(paths)
     eval_ds = with_detection_transform(base, build_eval_transform(preprocess))
-    rows.append(_row("ours: eval transform", 0, _best(lambda: iterate(eval_ds, 0), repeats), cores))
     train_ds = with_detection_transform(base, build_train_transform(preprocess, AugmentConfig(), seed=0))
-    ours: dict[int, float] = {}
-    for workers in sorted({0, 1, 2, cores}):
-        ours[workers] = _best(lambda w=workers: iterate(train_ds, w), repeats)
-        rows.append(_row("ours: train transform", workers, ours[workers], cores))
-
     t0 = time.perf_counter()
     cached = apply_preresize_cache(
         {"train": base}, preprocess, work / "cache", augment=AugmentConfig(), seed=0, num_proc=cores
     )["train"]
-    build_s = round(time.perf_counter() - t0, 2)
-    cached_rate: dict[int, float] = {}
-    for workers in sorted({0, cores}):
-        cached_rate[workers] = _best(lambda w=workers: iterate(cached, w), repeats)
-        extra = {"setup_s": build_s} if workers == 0 else {}
-        rows.append(
-            _row("ours: train transform on pre-resize cache", workers, cached_rate[workers], cores, **extra)
-        )
-    from hf_aidetect.training.acceleration import build_uint8_transform
-
+    setup["cache"] = round(time.perf_counter() - t0, 2)
     raw_u8 = cached.with_transform(build_uint8_transform())
-    u8_rate = _best(lambda: iterate(raw_u8, 0, check_size=False), repeats)
-    rows.append(_row("pre-resize cache, uint8 out (crop/flip/normalise on GPU)", 0, u8_rate, cores))
-    fetched = _best(lambda: iterate(train_ds, 0, batched_fetch=True), repeats)
-    rows.append(_row("ours: train transform, batched fetch", 0, fetched, cores))
-    fetched_cache = _best(lambda: iterate(cached, 0, batched_fetch=True), repeats)
-    rows.append(_row("ours: pre-resize cache, batched fetch", 0, fetched_cache, cores))
+    plan = [
+        ("raw", "raw PIL decode + resize (limit)", 0, lambda: raw_decode_resize(paths)),
+        ("stock", "stock: imagefolder + ViTImageProcessorPil", 0, lambda: iterate(stock_ds, 0, collate_fn)),
+        ("eval", "ours: eval transform", 0, lambda: iterate(eval_ds, 0)),
+    ]
+    for w in sorted({0, 1, 2, cores}):
+        plan.append((f"train{w}", "ours: train transform", w, lambda w=w: iterate(train_ds, w)))
+    for w in sorted({0, cores}):
+        plan.append(
+            (f"cache{w}", "ours: train transform on pre-resize cache", w, lambda w=w: iterate(cached, w))
+        )
+    plan += [
+        (
+            "u8",
+            "pre-resize cache, uint8 out (crop/flip/normalise on GPU)",
+            0,
+            lambda: iterate(raw_u8, 0, check_size=False),
+        ),
+        (
+            "fetch",
+            "ours: train transform, batched fetch",
+            0,
+            lambda: iterate(train_ds, 0, batched_fetch=True),
+        ),
+        (
+            "fetch_cache",
+            "ours: pre-resize cache, batched fetch",
+            0,
+            lambda: iterate(cached, 0, batched_fetch=True),
+        ),
+    ]
+    return plan, setup
 
+
+def run(quick: bool, work: Path) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(1)  # per-core figures: the main process uses one core like each worker
+    n_images, repeats = (384, 1) if quick else (2000, 3)
+    cores = usable_cores()
+    root = write_jpeg_folder(work / "jpeg256", n_images, 256, distinct=256)
+    paths = list_images(root)
+    plan, setup = _measurements(work, paths, cores)
+    best: dict[str, float] = {}
+    for _ in range(repeats):  # round robin: every path gets a turn in the quieter moments of a shared box
+        for key, _label, _workers, fn in plan:
+            count, seconds = fn()
+            best[key] = max(best.get(key, 0.0), round(count / seconds, 1))
+    rows = []
+    for key, label, workers, _fn in plan:
+        extra = {"setup_s": setup[key]} if key in ("stock",) else {}
+        extra = {"setup_s": setup["cache"]} if key == "cache0" else extra
+        rows.append(_row(label, workers, best[key], cores, **extra))
+    raw, stock = best["raw"], best["stock"]
+    ours = {0: best["train0"]}
+    cached_rate, u8_rate = {0: best["cache0"]}, best["u8"]
     for row in rows:
         row["vs raw per core"] = ratio(row["images/s per core"], raw)
         row["vs stock per core"] = ratio(row["images/s per core"], stock)
@@ -184,7 +199,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
         "targets": targets,
         "notes": [
             f"{n_images} JPEGs, 256x256, quality 90 (crops of scikit-learn's sample photos), output 224 px, "
-            f"batch {BATCH}; best of {repeats} pass(es); torch threads = 1; {cores} cores.",
+            f"batch {BATCH}; best of {repeats} round-robin pass(es); torch threads = 1; {cores} cores.",
             "Per core = images/s / max(1, workers); with 0 workers the main process does it all on one core.",
             "setup_s: stock = load_dataset('imagefolder'); cache = one-time build_resized_cache, all cores.",
             "uint8 out: the loader ships the cached uint8 pixels as they are (4x fewer bytes than float32); "
