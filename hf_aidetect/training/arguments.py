@@ -49,7 +49,7 @@ class ScriptArguments:
     )
     validate_images: bool = field(default=True, metadata={"help": "Decode every image once before training."})
     max_train_samples: int | None = field(
-        default=None, metadata={"help": "Cap the train split (quick experiments); stratification is kept."}
+        default=None, metadata={"help": "Use a random subset of this many train images (quick runs)."}
     )
     max_eval_samples: int | None = field(default=None, metadata={"help": "Cap val + test."})
     augment: bool = field(default=True, metadata={"help": "Train-time augmentation."})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -95,7 +96,7 @@ def _parameter_count(output_dir: Path) -> int | None:
     if not weights.is_file():
         return None
     with safe_open(str(weights), framework="pt") as handle:
-        return sum(handle.get_slice(key).get_shape().numel() for key in handle.keys())  # noqa: SIM118
+        return sum(math.prod(handle.get_slice(key).get_shape()) for key in handle.keys())  # noqa: SIM118
 
 
 def results_table(results: Sequence[DemoResult]) -> str:

@@ -190,7 +190,10 @@ def train(
             trainer.args.metric_for_best_model,
             trainer.state.best_metric,
         )
-        load_exact_weights(trainer.model, best)
+        if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
+            trainer._load_best_model()  # sharded weights: the Trainer's own (strict for these) loader
+        else:
+            load_exact_weights(trainer.model, best)
     results: dict[str, Any] = {
         f"train_{k}" if not k.startswith("train_") else k: v for k, v in train_result.metrics.items()
     }
