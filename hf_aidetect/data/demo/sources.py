@@ -147,4 +147,5 @@ def matched_halves(
             a, b = b, a
         first.append(a)
         second.append(b)
-    return np.asarray(first, dtype=np.int64), np.asarray(second, dtype=np.int64)
+    # Shuffle within each half so file numbers do not follow photo / brightness order.
+    return rng.permutation(np.asarray(first)), rng.permutation(np.asarray(second))
