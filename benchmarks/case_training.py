@@ -25,6 +25,11 @@ CPU_PLAN = {  # model -> (batch, warmup steps, timed steps); quick divides
 }
 GPU_PLAN = {"cnn224": (256, 5, 30), "vit_small": (256, 5, 30), "vit_b16": (128, 5, 20)}
 GPU_VARIANTS = ["fp32", "bf16+sdpa", "bf16+sdpa+channels_last+compile"]
+# On a CPU shared with other jobs, 2 OpenMP threads can be slower than 1; bf16 autocast uses AVX512-BF16.
+CPU_VARIANTS = {
+    "cnn224": ["fp32", "fp32, 1 thread", "bf16+channels_last", "bf16+channels_last, 1 thread"],
+    "vit_small": ["fp32", "fp32, 1 thread", "bf16"],
+}
 
 
 def child(name: str, variant: str, device: str, batch: int, warmup: int, steps: int) -> dict[str, Any]:
@@ -34,6 +39,8 @@ def child(name: str, variant: str, device: str, batch: int, warmup: int, steps: 
     from benchmarks.models import build
 
     use_bf16, use_compile = "bf16" in variant, "compile" in variant
+    if "1 thread" in variant:
+        torch.set_num_threads(1)
     model, _ = build(name, attn_implementation="sdpa" if "sdpa" in variant or device == "cpu" else "eager")
     model.to(device).train()
     channels_last = "channels_last" in variant
@@ -89,9 +96,9 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     device = os.environ.get("BENCH_DEVICE", "cpu")
     gpu_name = torch.cuda.get_device_name(0) if device == "cuda" else None
     plan = GPU_PLAN if device == "cuda" else CPU_PLAN
-    variants = GPU_VARIANTS if device == "cuda" else ["fp32"]
     rows = []
     for name in SPECS:
+        variants = GPU_VARIANTS if device == "cuda" else CPU_VARIANTS.get(name, ["fp32"])
         batch, warmup, steps = plan[name]
         if quick:
             batch, warmup, steps = max(1, batch // 4), int(name != "vit_b16"), 1
