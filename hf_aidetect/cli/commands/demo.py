@@ -3,7 +3,7 @@
 Steps: write the demo dataset (64 px real face crops vs. re-synthesised fakes, Kaggle layout) to
 OUTPUT_DIR/data unless it is already there; train the report's seed CNN (recipes/demo_cnn.yaml) and a
 small ViT built from a config (recipes/demo_vit.yaml); evaluate each on the test split; print a results
-table (also OUTPUT_DIR/results.md and results.json).
+table (logged, and written to OUTPUT_DIR/results.md and results.json).
 
 Each model's folder (OUTPUT_DIR/cnn, OUTPUT_DIR/vit) follows the training output contract: it loads with
 pipeline("image-classification", model=DIR), and `hf-aidetect evaluate DIR OUTPUT_DIR/data` writes the
@@ -51,15 +51,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hf_aidetect.training.demo import results_table, run_demo
+    from hf_aidetect.training.demo import run_demo
 
-    results = run_demo(
+    run_demo(
         args.output_dir,
         args.models,
         extra_args=args.extra_args,
         recipes_dir=args.recipes_dir,
         data_dir=args.data_dir,
         regenerate_data=args.regenerate_data,
-    )
-    print(results_table(results))
+    )  # logs the results table (also OUTPUT_DIR/results.md)
     return 0
