@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 NAME = "demo"
-HELP = "Demo end to end: build demo data, train the CNN and a small ViT, print test results."
+HELP = "Demo end to end: build demo data, train the CNN and a small ViT, log a test results table."
 ORDER = 5
 
 
