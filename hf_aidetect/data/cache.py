@@ -16,7 +16,9 @@ decoded pixels, as on the fly: a detector learns from the generator's high-frequ
 extra resize before the crop erases them (caching 128 px demo images at 110 px cut test accuracy from
 0.99 to 0.83). The other splits are stored exactly as
 :class:`~hf_aidetect.data.transforms.EvalTransform` produces them (same code), so cached evaluation equals
-on-the-fly evaluation. Disk cost: ``side * side * 3`` bytes per image (196 kB at 256 px, 20 GB for 100k).
+on-the-fly evaluation (``eval_crop`` included: squashed for ``"full"``, and part of the cache key); a train
+split evaluated as is (no augmentation) shows the centred square, not a squash. Disk cost:
+``side * side * 3`` bytes per image (196 kB at 256 px, 20 GB for 100k).
 """
 
 from __future__ import annotations
@@ -73,11 +75,18 @@ def cache_side(
 
 
 def _encode_batch(
-    batch: dict[str, list[Any]], *, image_column: str, side: int, resample: int, crop_pct: float
+    batch: dict[str, list[Any]],
+    *,
+    image_column: str,
+    side: int,
+    resample: int,
+    crop_pct: float,
+    eval_crop: str = "center",
 ) -> dict[str, list[bytes]]:
-    # The eval transform's own geometry (EXIF, RGB, draft decode, centre crop + resize in one PIL call),
-    # so a cached eval split equals the on-the-fly eval transform before normalisation.
-    transform = EvalTransform(PreprocessConfig(image_size=side, resample=resample, crop_pct=crop_pct))
+    # The eval transform's own geometry (EXIF, RGB, draft decode, resize + centre crop or squash), so a
+    # cached eval split equals the on-the-fly eval transform before normalisation.
+    config = PreprocessConfig(image_size=side, resample=resample, crop_pct=crop_pct, eval_crop=eval_crop)
+    transform = EvalTransform(config)
     pixels = []
     for source in batch[image_column]:
         try:
@@ -91,8 +100,10 @@ def _encode_batch(
     return {image_column: pixels}
 
 
-def _cache_key(dataset: datasets.Dataset, side: int, resample: int, crop_pct: float) -> str:
-    raw = f"{CACHE_VERSION}:{dataset._fingerprint}:{len(dataset)}:{side}:{resample}:{crop_pct}"
+def _cache_key(
+    dataset: datasets.Dataset, side: int, resample: int, crop_pct: float, eval_crop: str = "center"
+) -> str:
+    raw = f"{CACHE_VERSION}:{dataset._fingerprint}:{len(dataset)}:{side}:{resample}:{crop_pct}:{eval_crop}"
     return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
@@ -116,6 +127,7 @@ def _build_split(
     image_column: str,
     resample: int,
     crop_pct: float,
+    eval_crop: str,
     num_proc: int | None,
 ) -> datasets.Dataset:
     folder.mkdir(parents=True, exist_ok=True)
@@ -125,7 +137,13 @@ def _build_split(
     num_proc = num_proc if num_proc and num_proc > 1 and len(dataset) >= 2 * num_proc else None
     out = source.map(
         _encode_batch,
-        fn_kwargs={"image_column": image_column, "side": side, "resample": resample, "crop_pct": crop_pct},
+        fn_kwargs={
+            "image_column": image_column,
+            "side": side,
+            "resample": resample,
+            "crop_pct": crop_pct,
+            "eval_crop": eval_crop,
+        },
         batched=True,
         batch_size=64,
         writer_batch_size=512,  # 512 x <= 0.6 MB per Arrow record batch: far from the 2 GB binary limit
@@ -151,19 +169,22 @@ def build_resized_cache(
     max_train_scale: float = DEFAULT_MAX_TRAIN_SCALE,
     resample: int = Image.BILINEAR,
     crop_pct: float = 1.0,
+    eval_crop: str = "center",
 ) -> datasets.DatasetDict:
     """Decode + resize every split once into ``cache_dir``; return the memory-mapped cached splits.
 
     The returned ``image_column`` holds raw RGB uint8 bytes of a ``side x side`` square (see
     :func:`cache_side`); all other columns are kept. Reused when called again on the same data and size.
+    ``crop_pct`` / ``eval_crop`` are the eval splits' geometry (:class:`PreprocessConfig`'s).
     """
     cache_dir = Path(cache_dir)
     out = {}
     for split, dataset in dataset_dict.items():
         native = typical_short_side(dataset, image_column) if split == "train" else None
         side = cache_side(size, split, native, max_train_scale)
-        pct = 1.0 if split == "train" else crop_pct  # train keeps the whole image for its random crops
-        folder = cache_dir / f"{split}-{side}px-{_cache_key(dataset, side, resample, pct)}"
+        # Train keeps the largest centred square, unsquashed, for its random crops.
+        pct, mode = (1.0, "center") if split == "train" else (crop_pct, eval_crop)
+        folder = cache_dir / f"{split}-{side}px-{_cache_key(dataset, side, resample, pct, mode)}"
         cached = _load_done(folder)
         if cached is not None and len(cached) == len(dataset):
             logger.info("pre-resize cache: reusing %s (%d images, %d px)", folder, len(cached), side)
@@ -177,6 +198,7 @@ def build_resized_cache(
             image_column=image_column,
             resample=resample,
             crop_pct=pct,
+            eval_crop=mode,
             num_proc=num_proc,
         )
     return datasets.DatasetDict(out)
@@ -391,6 +413,7 @@ def apply_preresize_cache(
         num_proc,
         resample=preprocess.resample,
         crop_pct=getattr(preprocess, "crop_pct", 1.0),
+        eval_crop=getattr(preprocess, "eval_crop", "center"),
     )
     out = {}
     for split, dataset in cached.items():

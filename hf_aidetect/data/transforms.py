@@ -1,7 +1,9 @@
 """Batched train / eval transforms for ``Dataset.with_transform`` (no torchvision, no per-pixel Python).
 
-Geometry is one ``PIL.Image.resize(size, box=crop)`` call per image (crop + resize together); JPEGs that
-are much larger than the crop decode at 1/2-1/8 size via ``Image.draft``. Pixels go to numpy, normalised
+Train geometry is one ``PIL.Image.resize(size, box=crop)`` call per image (crop + resize together); eval
+geometry is the image processor's (resize, then an integer center crop: see :func:`eval_geometry`), so
+pixels equal what ``pipeline("image-classification")`` feeds the model. JPEGs that are much larger than
+the output decode at 1/2-1/8 size via ``Image.draft``. Pixels go to numpy, normalised
 with the image processor's mean / std (``x * (1 / (255 std)) - mean / std``, two in-place numpy ops per
 image while it is cache-hot) straight into one preallocated float32 ``[B, 3, H, W]`` batch.
 
@@ -20,7 +22,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -33,6 +35,8 @@ from hf_aidetect.errors import BadImageError, ConfigError
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 Box = tuple[float, float, float, float]
+EvalCrop = Literal["center", "full"]
+EVAL_CROPS = ("center", "full")
 
 
 def _resample_id(value: Any) -> int:
@@ -68,8 +72,11 @@ def _size_field(size: Any, key: str) -> int | None:
 class PreprocessConfig:
     """Output size, normalisation and resampling shared by train and eval transforms.
 
-    ``crop_pct`` is the eval center-crop side as a fraction of the image's shorter side (1.0 = largest
-    centered square). ``use_draft`` allows JPEG reduced-size decoding when the crop is >= 2x the output.
+    ``eval_crop`` is the eval geometry: ``"center"`` crops a centered square of ``crop_pct`` x the shorter
+    side (1.0 = largest square; processors that resize the shortest edge, then center crop); ``"full"``
+    squashes the whole image to the output square, then keeps the central ``crop_pct`` of each side
+    (processors that resize to an explicit height x width, e.g. ViT's). ``use_draft`` allows JPEG
+    reduced-size decoding when the crop is >= 2x the output.
     """
 
     image_size: int = 224
@@ -78,6 +85,7 @@ class PreprocessConfig:
     resample: int = int(Image.Resampling.BILINEAR)
     crop_pct: float = 1.0
     use_draft: bool = True
+    eval_crop: EvalCrop = "center"
 
     def __post_init__(self) -> None:
         self.resample = _resample_id(self.resample)
@@ -87,10 +95,17 @@ class PreprocessConfig:
             raise ConfigError(f"Invalid PreprocessConfig {self}: need image_size >= 1 and 3 positive stds.")
         if not 0.0 < self.crop_pct <= 1.0:
             raise ConfigError(f"crop_pct={self.crop_pct} must be in (0, 1].")
+        if self.eval_crop not in EVAL_CROPS:
+            raise ConfigError(f"eval_crop={self.eval_crop!r} must be one of {', '.join(EVAL_CROPS)}.")
 
     @classmethod
     def from_image_processor(cls, processor: Any, image_size: int | None = None) -> PreprocessConfig:
-        """Read size / crop_size, image_mean, image_std and resample from a transformers image processor."""
+        """Read size / crop_size, image_mean, image_std, resample and crop geometry from an image processor.
+
+        A processor that resizes to an explicit height x width (``size={"height", "width"}``) squashes the
+        whole image (``eval_crop="full"``), as ``pipeline("image-classification")`` then does; one that
+        resizes the shortest edge crops a centered square (``"center"``).
+        """
         size = getattr(processor, "size", None)
         crop = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) else None
         side = image_size or _size_field(crop, "height") or _size_field(size, "height")
@@ -100,16 +115,59 @@ class PreprocessConfig:
             std = getattr(processor, "image_std", None) or IMAGENET_STD
         else:
             mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
-        crop_pct = getattr(processor, "crop_pct", None) or 1.0
-        if crop is not None and _size_field(size, "shortest_edge"):
-            crop_pct = min(1.0, side / _size_field(size, "shortest_edge"))
         return cls(
             image_size=int(side),
             mean=tuple(mean),  # type: ignore[arg-type]
             std=tuple(std),  # type: ignore[arg-type]
             resample=getattr(processor, "resample", None),  # type: ignore[arg-type]
-            crop_pct=float(crop_pct),
+            **_crop_geometry(processor, size, crop),
         )
+
+
+def _crop_geometry(processor: Any, size: Any, crop: Any) -> dict[str, Any]:
+    """``eval_crop`` and ``crop_pct`` that reproduce ``processor``'s resize (+ center crop)."""
+    crop_side = _size_field(crop, "height")
+    if _size_field(size, "height") and _size_field(size, "width"):
+        # Squash to height x width, then (optionally) center crop: the crop's fraction of each side.
+        pct = min(1.0, crop_side / _size_field(size, "height")) if crop_side else 1.0
+        return {"eval_crop": "full", "crop_pct": float(pct)}
+    pct = getattr(processor, "crop_pct", None) or 1.0
+    shortest = _size_field(size, "shortest_edge")
+    if shortest and shortest >= 384 and "ConvNext" in type(processor).__name__:
+        return {"eval_crop": "full", "crop_pct": 1.0}  # ConvNext warps (no crop_pct) at 384 px and up
+    if crop_side and shortest:
+        pct = min(1.0, crop_side / shortest)
+    return {"eval_crop": "center", "crop_pct": float(pct)}
+
+
+def eval_geometry(
+    size: tuple[int, int], image_size: int, crop_pct: float = 1.0, eval_crop: str = "center"
+) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """transformers' eval geometry for an image of ``size``: the (width, height) it is resized to, then
+    the integer (left, top, right, bottom) ``image_size`` square center-cropped from that.
+
+    ``"center"`` resizes the shorter side to ``image_size / crop_pct`` (the longer side keeps the aspect
+    ratio, rounded down); ``"full"`` squashes both sides to it. Same integer rounding as the processors.
+    """
+    width, height = size
+    target = max(image_size, int(image_size / crop_pct + 1e-6))
+    if eval_crop == "full":
+        new_w = new_h = target
+    else:
+        short, long = min(width, height), max(width, height)
+        new_long = int(target * long / short)
+        new_w, new_h = (target, new_long) if width <= height else (new_long, target)
+    left, top = (new_w - image_size) // 2, (new_h - image_size) // 2
+    return (new_w, new_h), (left, top, left + image_size, top + image_size)
+
+
+def eval_crop_box(
+    size: tuple[int, int], image_size: int, crop_pct: float = 1.0, eval_crop: str = "center"
+) -> Box:
+    """(left, top, right, bottom) in ``size``'s pixels of the part of the image the eval transform keeps."""
+    (new_w, new_h), (left, top, right, bottom) = eval_geometry(size, image_size, crop_pct, eval_crop)
+    scale_x, scale_y = size[0] / new_w, size[1] / new_h
+    return (left * scale_x, top * scale_y, right * scale_x, bottom * scale_y)
 
 
 @dataclass
@@ -173,11 +231,16 @@ class _BatchTransform:
             result["labels"] = torch.as_tensor(labels, dtype=torch.int64)
         return result
 
-    def _decode(self, image: Image.Image, box: Box, size: tuple[int, int]) -> tuple[Image.Image, Box]:
-        """Decode opened ``image`` (draft when allowed) to RGB and map ``box`` (oriented coords) onto it."""
+    def _decode(
+        self, image: Image.Image, box: Box, size: tuple[int, int], out: tuple[int, int] | None = None
+    ) -> tuple[Image.Image, Box]:
+        """Decode opened ``image`` (draft when allowed) to RGB and map ``box`` (oriented coords) onto it.
+
+        ``out`` is the (width, height) ``box`` is resized to next; the output square by default.
+        """
         if self.preprocess.use_draft:
-            target = self.preprocess.image_size
-            apply_draft(image, max(target / max(box[2] - box[0], 1), target / max(box[3] - box[1], 1)))
+            out_w, out_h = out or (self.preprocess.image_size,) * 2
+            apply_draft(image, max(out_w / max(box[2] - box[0], 1), out_h / max(box[3] - box[1], 1)))
         image = to_rgb(apply_orientation(image))
         fx, fy = image.size[0] / size[0], image.size[1] / size[1]
         return image, (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
@@ -191,16 +254,22 @@ class _BatchTransform:
 
 
 class EvalTransform(_BatchTransform):
-    """Center crop (``crop_pct`` of the shorter side, square) + resize, as one PIL call per image."""
+    """transformers' eval geometry (see :func:`eval_geometry`): resize, then an integer center crop.
+
+    Resizing the whole image first, not a fractional box of it, keeps the pixels equal to the image
+    processor's (Pillow's box resize differs from resize-then-crop by a few levels along the vertical).
+    """
 
     def _image(self, source: Any) -> np.ndarray:
         opened = open_image(source)
         size = oriented_size(opened)
-        width, height = size
-        side = min(width, height) * self.preprocess.crop_pct
-        left, top = (width - side) / 2, (height - side) / 2
-        image, box = self._decode(opened, (left, top, left + side, top + side), size)
-        return np.asarray(self._resize(image, box))
+        pre = self.preprocess
+        resized, crop = eval_geometry(size, pre.image_size, pre.crop_pct, pre.eval_crop)
+        image, box = self._decode(opened, (0.0, 0.0, float(size[0]), float(size[1])), size, resized)
+        image = image.resize(resized, pre.resample, box=box)
+        if image.size != (pre.image_size, pre.image_size):
+            image = image.crop(crop)
+        return np.asarray(image)
 
 
 class TrainTransform(_BatchTransform):

@@ -62,17 +62,23 @@ def _is_flat(heatmap: torch.Tensor) -> bool:
     return float(heatmap.max() - heatmap.min()) <= 1e-8 * max(1.0, float(heatmap.abs().max()))
 
 
-def model_region(size: tuple[int, int], crop_pct: float = 1.0) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the centered square the eval transform crops from ``size``."""
-    width, height = size
-    side = max(1, round(min(width, height) * crop_pct))
-    left, top = (width - side) // 2, (height - side) // 2
-    return left, top, left + side, top + side
+def model_region(
+    size: tuple[int, int], crop_pct: float = 1.0, eval_crop: str = "center", image_size: int | None = None
+) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the part of an image of ``size`` the eval transform keeps: a centered
+    square for ``"center"``, the whole image (squashed) for ``"full"`` with ``crop_pct`` 1."""
+    from hf_aidetect.data.transforms import eval_crop_box
+
+    side = image_size or max(1, min(size))  # without the output size: a pixel-exact geometry is moot
+    box = eval_crop_box(size, side, crop_pct, eval_crop)
+    left, top = round(box[0]), round(box[1])
+    return left, top, max(left + 1, round(box[2])), max(top + 1, round(box[3]))
 
 
 def _upsample(grid: torch.Tensor, size: tuple[int, int], region: tuple[int, int, int, int]) -> np.ndarray:
     """Resize a [h, w] map (bilinear) onto ``region`` of an image of ``size``, normalised to [0, 1];
-    the margins the model never saw stay 0."""
+    the margins the model never saw stay 0. A squashed (``"full"``) region is the whole image, so the
+    map is stretched back over it."""
     width, height = size
     left, top, right, bottom = region
     square = F.interpolate(
@@ -211,7 +217,12 @@ def explain_image(
     target = detector.fake_index if fake_score >= threshold else real_index
     grid = _MAPS[chosen](model, pixel_values, target)
     preprocess = getattr(detector.transform, "preprocess", None)
-    region = model_region(image.size, getattr(preprocess, "crop_pct", 1.0))
+    region = model_region(
+        image.size,
+        getattr(preprocess, "crop_pct", 1.0),
+        getattr(preprocess, "eval_crop", "center"),
+        getattr(preprocess, "image_size", None),
+    )
     return Explanation(_upsample(grid, image.size, region), fake_score, target, chosen, region)
 
 

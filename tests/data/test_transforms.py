@@ -193,8 +193,9 @@ def test_from_image_processor():
     vit = PreprocessConfig.from_image_processor(ViTImageProcessor(size={"height": 64, "width": 64}))
     assert (vit.image_size, vit.mean, vit.std, vit.resample) == (64, (0.5,) * 3, (0.5,) * 3, 2)
     assert PreprocessConfig.from_image_processor(ViTImageProcessor(), image_size=32).image_size == 32
-    convnext = PreprocessConfig.from_image_processor(ConvNextImageProcessor())
-    assert (convnext.image_size, convnext.crop_pct, convnext.resample) == (384, 0.875, 3)
+    assert vit.eval_crop == "full"  # resizes to height x width: squashes, no center crop
+    convnext = PreprocessConfig.from_image_processor(ConvNextImageProcessor(size={"shortest_edge": 224}))
+    assert (convnext.image_size, convnext.crop_pct, convnext.resample) == (224, 0.875, 3)
     clip = PreprocessConfig.from_image_processor(CLIPImageProcessor())
     assert clip.image_size == 224 and clip.crop_pct == 1.0 and clip.mean[0] == pytest.approx(0.4815, abs=1e-3)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from hf_aidetect.cli import main
+from hf_aidetect.data.transforms import build_eval_transform
 from hf_aidetect.inference.explain import default_method, explain_image, overlay_heatmap
 from hf_aidetect.inference.loading import load_detector
 from tests.utils import rgb_array, write_rgb_jpeg, write_zero_byte
@@ -33,6 +36,27 @@ def test_default_method_heatmaps(model, method, tiny_vit_dir, tiny_cnn_dir):
     assert 0.0 <= explanation.fake_score <= 1.0
     assert explanation.target == (1 if explanation.fake_score >= 0.5 else 0)
     assert detector.model.config._attn_implementation == attention_before  # eager only during the call
+    # ViTImageProcessor squashes the whole image to 32x32: the map is stretched over all of it.
+    assert explanation.region == (0, 0, IMAGE.width, IMAGE.height)
+    overlay = np.asarray(overlay_heatmap(IMAGE, explanation.heatmap, region=explanation.region)).astype(int)
+    assert not np.all(overlay[:, :4, 0] == overlay[:, :4, 1])  # margins not greyed out
+
+
+def test_full_image_heatmap_covers_the_margins(tiny_cnn_dir):
+    detector = load_detector(tiny_cnn_dir)
+    assert detector.transform.preprocess.eval_crop == "full"
+    explanation = explain_image(detector, IMAGE, method="saliency")
+    _check_heatmap(explanation.heatmap, IMAGE)
+    for margin in (explanation.heatmap[:, :4], explanation.heatmap[:, -4:]):
+        assert margin.max() > 0 and margin.std() > 0  # stretched over the whole image, not zeroed
+
+
+def test_center_crop_heatmap_leaves_unseen_margins_grey(tiny_cnn_dir):
+    detector = load_detector(tiny_cnn_dir)
+    preprocess = dataclasses.replace(detector.transform.preprocess, eval_crop="center")
+    detector.transform = build_eval_transform(preprocess)
+    explanation = explain_image(detector, IMAGE, method="gradcam")
+    _check_heatmap(explanation.heatmap, IMAGE)
     # The model saw the centered 40x40 square: the 4-px margins left and right stay 0 and are greyed out.
     assert explanation.region == (4, 0, 44, 40)
     assert np.all(explanation.heatmap[:, :4] == 0) and np.all(explanation.heatmap[:, -4:] == 0)
