@@ -78,6 +78,27 @@ class ScriptArguments:
         metadata={"help": "Also evaluate the final model on the train split (train_* in all_results.json)."},
     )
     write_model_card: bool = field(default=True, metadata={"help": "Write README.md."})
+    evaluation_report: bool = field(
+        default=True,
+        metadata={
+            "help": "After training, write the evaluation report (metrics at a threshold tuned on "
+            "validation, plots, robustness table, gallery) to OUTPUT_DIR/evaluation/ and save the "
+            "threshold as fake_threshold in config.json."
+        },
+    )
+    evaluation_target_fpr: float | None = field(
+        default=None,
+        metadata={
+            "help": "Tune the threshold for the highest fake recall with false-positive rate <= this "
+            "(default: max balanced accuracy)."
+        },
+    )
+    robustness_samples: int = field(
+        default=2000,
+        metadata={
+            "help": "Test images (a seeded subset) scored under each robustness perturbation; 0: no table."
+        },
+    )
 
     def __post_init__(self) -> None:
         self.class_weights = parse_class_weights(self.class_weights)
@@ -93,6 +114,12 @@ class ScriptArguments:
         for name in ("hflip_prob", "jpeg_prob", "blur_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"--{name} is a probability in [0, 1], got {getattr(self, name)}.")
+        if self.evaluation_target_fpr is not None and not 0.0 <= self.evaluation_target_fpr <= 1.0:
+            raise ConfigError(f"--evaluation_target_fpr must be in [0, 1], got {self.evaluation_target_fpr}.")
+        if self.robustness_samples < 0:
+            raise ConfigError(
+                f"--robustness_samples must be >= 0 (0 disables the table), got {self.robustness_samples}."
+            )
 
     def augment_config(self) -> Any:
         """The data layer's ``AugmentConfig`` for these options (``None`` when ``--no_augment``)."""

@@ -1,5 +1,8 @@
 """The main job: demo data → train the seed CNN and a small ViT → test metrics → a results table.
 
+Each training also writes its evaluation report (``OUTPUT_DIR/<model>/evaluation/``, see
+:mod:`hf_aidetect.training.reporting`); the demo's 200 test images keep it to seconds.
+
 Used by ``hf-aidetect demo`` (``make demo``). The recipes are ``recipes/demo_cnn.yaml`` and
 ``recipes/demo_vit.yaml`` from the source checkout (found next to the package, in ``$HF_AIDETECT_RECIPES`` or
 in ``./recipes``).

@@ -3,8 +3,9 @@
 data (``load_detection_dataset``) → model (``build_model``) → lazy transforms from the image processor →
 ``DetectionTrainer.train`` → the best checkpoint's exact weights → validation + test evaluation → the output
 folder contract (model + processor, ``all_results.json``, ``trainer_state.json``, ``epoch_metrics.csv``,
-``data_summary.json``, ``README.md``). Runs unchanged under ``accelerate launch`` / ``torchrun``: every rank
-trains and evaluates, only the main process writes.
+``data_summary.json``, ``evaluation/`` report + tuned ``fake_threshold``, ``README.md``) → optional push.
+Runs unchanged under ``accelerate launch`` / ``torchrun``: every rank trains and evaluates, only the main
+process writes (and runs the report).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hf_aidetect.training.outputs import (
     write_epoch_metrics,
     write_json,
 )
+from hf_aidetect.training.reporting import write_evaluation_report
 from hf_aidetect.training.trainer import DetectionTrainer, load_exact_weights, resolve_class_weights
 
 logger = logging.getLogger(__name__)
@@ -207,25 +209,33 @@ def train(
     results["best_model_checkpoint"] = best
     results["best_metric"] = trainer.state.best_metric
     trainer.save_model()  # rank 0 writes config, weights, processor (and remote code for the CNN)
+    # Past the last collective: the report is single-process inference, so only the main process runs it.
     if trainer.is_world_process_zero():
-        _write_outputs(trainer, results, report, card=script_args.write_model_card)
+        _write_outputs(trainer, results, report)
+        if script_args.evaluation_report:
+            results.update(write_evaluation_report(trainer, splits, script_args))
+            _write_results(Path(trainer.args.output_dir), results)
+        if script_args.write_model_card:
+            trainer.create_model_card()  # after the report: it embeds the plots and the threshold
     if training_args.push_to_hub:
         _push(trainer, training_args)
     return results
 
 
-def _write_outputs(trainer: DetectionTrainer, results: dict[str, Any], report: Any, card: bool) -> None:
-    output_dir = Path(trainer.args.output_dir)
-    trainer.save_state()
+def _write_results(output_dir: Path, results: dict[str, Any]) -> None:
     write_json(output_dir / ALL_RESULTS, results)
     for split in ("train", "validation", "test"):
         split_metrics = {k: v for k, v in results.items() if k.startswith(f"{split}_")}
         if split_metrics:
             write_json(output_dir / f"{split}_results.json", scalar_metrics(split_metrics))
+
+
+def _write_outputs(trainer: DetectionTrainer, results: dict[str, Any], report: Any) -> None:
+    output_dir = Path(trainer.args.output_dir)
+    trainer.save_state()
+    _write_results(output_dir, results)
     write_epoch_metrics(output_dir / EPOCH_METRICS, trainer.state.log_history)
     write_json(output_dir / DATA_SUMMARY, report.to_dict())
-    if card:
-        trainer.create_model_card()
     logger.info(
         "Wrote the model and results to %s (test accuracy %s).", output_dir, results.get("test_accuracy")
     )

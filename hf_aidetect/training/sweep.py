@@ -5,7 +5,7 @@ A sweep YAML names a base recipe, a grid and an output root::
     base: ../cnn_seed.yaml              # relative to the sweep file (or the working directory)
     output_root: outputs/sweeps/cnn_grid
     select_metric: validation_accuracy  # key of all_results.json that names the best point
-    overrides: {evaluate_train: true}   # applied to every point
+    overrides: {evaluate_train: true}   # applied to every point (evaluation_report: true to keep the report)
     grid:
       per_device_train_batch_size: [32, 64, 128]
       learning_rate: [1.0e-2, 1.0e-3, 1.0e-4]
@@ -13,8 +13,9 @@ A sweep YAML names a base recipe, a grid and an output root::
 Every point trains into ``OUTPUT_ROOT/<point>/`` through the recipe parser and ``train()`` of
 :mod:`hf_aidetect.training`, by default in a child process (``python -m hf_aidetect.training.sweep --config
 BASE ...`` runs one point), so memory is returned between points. A point whose ``all_results.json`` exists is
-skipped on restart; an interrupted point resumes from its last checkpoint. After each point,
-``results.csv`` / ``results.md`` and ``sweep_summary.json`` (the best point) are rewritten in OUTPUT_ROOT.
+skipped on restart; an interrupted point resumes from its last checkpoint. Points skip the evaluation report
+(``evaluation/``) unless ``overrides`` set ``evaluation_report: true``. After each point, ``results.csv`` /
+``results.md`` and ``sweep_summary.json`` (the best point) are rewritten in OUTPUT_ROOT.
 :mod:`hf_aidetect.training.sweep_optuna` searches the same keys with ``Trainer.hyperparameter_search``.
 """
 
@@ -65,6 +66,9 @@ TABLE_METRICS = (
     ("test_roc_auc", "test ROC-AUC"),
 )
 CSV_METRICS = (*(key for key, _ in TABLE_METRICS), "validation_recall_real", "validation_recall_fake")
+# Defaults for every point (the sweep's `overrides:` and command-line flags win): the end-of-run report
+# costs time per point; run `hf-aidetect evaluate` on the best point instead.
+POINT_DEFAULTS: dict[str, Any] = {"evaluation_report": False}
 
 Row = dict[str, Any]
 PointRunner = Callable[[list[str], "SweepPoint"], dict[str, Any]]
@@ -193,7 +197,7 @@ def point_argv(spec: SweepSpec, point: SweepPoint, extra_args: Sequence[str] = (
     """Recipe arguments of one point: base YAML < sweep overrides < extra flags < grid values."""
     _check_extra_args(spec, extra_args)
     argv = ["--config", str(spec.base)]
-    for key, value in spec.overrides.items():
+    for key, value in {**POINT_DEFAULTS, **spec.overrides}.items():
         argv += _flag_tokens(key, value)
     argv += list(extra_args)
     for key, value in point.params.items():

@@ -35,6 +35,7 @@ FAST = {
     "disable_tqdm": True,
     "dataloader_num_workers": 0,
     "write_model_card": False,
+    "evaluation_report": False,  # the end-of-run report is tested where it is asked for
     "validate_images": False,
     "augment": False,
     "seed": 0,

@@ -44,6 +44,8 @@ def test_saved_model_is_exactly_the_best_checkpoint(tiny_data: Path, tmp_path: P
     _assert_identical(saved, _weights(best))
     assert any(not torch.equal(saved[name], tensor) for name, tensor in _weights(last).items())
     assert results["best_model_checkpoint"] == str(best)
+    assert not (out / "evaluation").exists()  # evaluation_report: false (FAST)
+    assert "fake_threshold" not in json.loads((out / "config.json").read_text())
 
 
 class _StopAfterFirstEpoch(TrainerCallback):

@@ -15,7 +15,8 @@ from tests.training.conftest import FAST, REPO, TINY_VIT
 
 def test_two_process_run_trains_on_both_ranks(tiny_data: Path, tmp_path: Path) -> None:
     recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(yaml.safe_dump({**TINY_VIT, **FAST, "num_train_epochs": 1}), encoding="utf-8")
+    report = {"evaluation_report": True, "robustness_samples": 0}  # the report runs on the main process only
+    recipe.write_text(yaml.safe_dump({**TINY_VIT, **FAST, **report, "num_train_epochs": 1}), encoding="utf-8")
     out = tmp_path / "out"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
@@ -35,3 +36,6 @@ def test_two_process_run_trains_on_both_ranks(tiny_data: Path, tmp_path: Path) -
     assert results["test_num_samples"] == 16 and results["validation_num_samples"] == 12
     assert log.count("Restoring the best checkpoint") == 2, log[-3000:]  # every rank finished training
     assert log.count("Wrote the model and results") == 1, log[-3000:]  # only the main process wrote
+    assert log.count("Evaluation report written") == 1, log[-3000:]
+    assert "fake_threshold" in results and (out / "evaluation" / "roc_curve.png").is_file()
+    assert not (out / "evaluation" / "robustness.md").exists()  # robustness_samples: 0

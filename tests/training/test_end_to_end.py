@@ -30,7 +30,8 @@ def test_cli_train_writes_the_output_contract(tiny_data: Path, tmp_path: Path) -
     # one evaluation loader for every eval dataset object; test metrics must come from the test split.
     settings = {key: value for key, value in FAST.items() if key != "dataloader_num_workers"}
     recipe = tmp_path / "tiny.yaml"
-    recipe.write_text(yaml.safe_dump({**TINY_VIT, **settings, "write_model_card": True}), encoding="utf-8")
+    report = {"write_model_card": True, "evaluation_report": True, "robustness_samples": 8}
+    recipe.write_text(yaml.safe_dump({**TINY_VIT, **settings, **report}), encoding="utf-8")
     out = tmp_path / "out"
     argv = ["train", "--config", str(recipe), "--dataset", str(tiny_data), "--output_dir", str(out)]
     assert cli_main([*argv, "--num_train_epochs", "2", "--evaluate_train", "true"]) == 0
@@ -48,6 +49,25 @@ def test_cli_train_writes_the_output_contract(tiny_data: Path, tmp_path: Path) -
 
     scores = _classify(out, next((tiny_data / "test" / "fake").iterdir()))
     assert {item["label"] for item in scores} == {"real", "fake"}
+    _assert_evaluation_report(out, results)
+
+
+def _assert_evaluation_report(out: Path, results: dict) -> None:
+    """OUTPUT_DIR/evaluation/ holds the report, config.json the tuned threshold, the card embeds the plots."""
+    report = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert report["split"] == "test" and report["num_samples"] == 16
+    assert report["threshold"]["source"] == "tuned on validation"
+    threshold = json.loads((out / "config.json").read_text())["fake_threshold"]
+    assert threshold == pytest.approx(report["threshold"]["value"])
+    assert threshold == pytest.approx(results["fake_threshold"])
+    assert results["test_accuracy_at_threshold"] == pytest.approx(report["metrics"]["accuracy"])
+    assert results["test_threshold"] == 0.5  # the Trainer's test_* metrics keep their (argmax) meaning
+    assert report["robustness"]["num_samples"] == 8 and (out / "evaluation" / "robustness.md").is_file()
+    card = (out / "README.md").read_text()
+    for name in ("confusion_matrix", "roc_curve", "pr_curve", "score_histogram", "gallery"):
+        assert (out / "evaluation" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"](evaluation/{name}.png)" in card
+    assert f"P(fake) >= {threshold:g}" in card and "evaluation/robustness.md" in card
 
 
 def test_cli_errors_are_one_line(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -69,3 +89,4 @@ def test_demo_command_trains_both_models(tiny_data: Path, tmp_path: Path) -> Non
     for name in ("cnn", "vit"):
         assert json.loads((out / name / "all_results.json").read_text())["test_num_samples"] == 16
         assert len(_classify(out / name, image)) == 2
+        assert (out / name / "evaluation" / "metrics.json").is_file()  # the demo keeps the report

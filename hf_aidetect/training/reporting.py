@@ -1,0 +1,90 @@
+"""End-of-run evaluation report: ``OUTPUT_DIR/evaluation/`` and the tuned threshold in ``config.json``.
+
+Called by :func:`hf_aidetect.training.runner.train` on the main process only, after the best weights are
+saved and every collective operation is done: :func:`hf_aidetect.inference.evaluation.evaluate_model` is plain
+single-process inference, so other ranks skip it. The same code backs ``hf-aidetect evaluate``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from datasets import DatasetDict
+
+from hf_aidetect.training.arguments import ScriptArguments
+
+logger = logging.getLogger(__name__)
+
+EVALUATION_DIR = "evaluation"
+# Metrics of the report (at the tuned threshold) copied into all_results.json as ``test_<name>_at_threshold``.
+THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "recall_real", "recall_fake", "f1_macro")
+
+
+def _report_model(trainer: Any) -> Any:
+    """The unwrapped best model; sharded (FSDP / DeepSpeed) runs reload the saved copy, which is whole."""
+    model = trainer.model
+    if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
+        model = type(model).from_pretrained(trainer.args.output_dir)
+    return model
+
+
+def threshold_results(report: dict[str, Any]) -> dict[str, Any]:
+    """``all_results.json`` keys for the report: ``fake_threshold`` and ``test_*_at_threshold``.
+
+    The ``test_*`` keys of the Trainer evaluation (argmax, i.e. threshold 0.5) stay as they are; these are
+    extra keys named so the model card does not mistake them for the threshold of those metrics.
+    """
+    metrics = report.get("metrics") or {}
+    split = report.get("split", "test")
+    results: dict[str, Any] = {"fake_threshold": float(report["threshold"]["value"])}
+    for name in THRESHOLD_METRICS:
+        if name in metrics:
+            results[f"{split}_{name}_at_threshold"] = metrics[name]
+    return results
+
+
+def write_evaluation_report(
+    trainer: Any, splits: DatasetDict, script_args: ScriptArguments
+) -> dict[str, Any]:
+    """Write ``OUTPUT_DIR/evaluation/`` for the best model; return its :func:`threshold_results`.
+
+    A failure is logged, not raised (returns ``{}``): the model and metrics are saved, a push must still run.
+    """
+    from hf_aidetect.inference.evaluation import evaluate_model
+
+    args = trainer.args
+    output_dir = Path(args.output_dir)
+    try:
+        report = evaluate_model(
+            _report_model(trainer),
+            trainer.processing_class,
+            {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
+            output_dir / EVALUATION_DIR,
+            target_fpr=script_args.evaluation_target_fpr,
+            save_threshold_to=output_dir,
+            robustness=script_args.robustness_samples > 0,
+            robustness_samples=script_args.robustness_samples,
+            batch_size=args.per_device_eval_batch_size,
+            num_workers=None if args.dataloader_num_workers else 0,  # None: the inference layer picks
+            seed=args.seed,
+        )
+    except Exception:  # any report failure must not lose the finished training (or its push)
+        logger.exception(
+            "The evaluation report failed; the model and metrics in %s are saved. Re-run it with "
+            "`hf-aidetect evaluate %s DATA --out %s`.",
+            output_dir,
+            output_dir,
+            output_dir / EVALUATION_DIR,
+        )
+        return {}
+    results = threshold_results(report)
+    logger.info(
+        "Evaluation report in %s: threshold %.4f (%s), test accuracy %.4f at it.",
+        output_dir / EVALUATION_DIR,
+        results["fake_threshold"],
+        report["threshold"].get("source"),
+        results.get("test_accuracy_at_threshold", float("nan")),
+    )
+    return results
