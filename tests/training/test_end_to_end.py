@@ -25,7 +25,9 @@ def _classify(model_dir: Path, image: Path) -> list[dict]:
     return pipeline("image-classification", model=str(model_dir), device="cpu")(str(image))
 
 
-def test_cli_train_writes_the_output_contract(tiny_data: Path, tmp_path: Path) -> None:
+def test_cli_train_writes_the_output_contract(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Default data-loader settings (persistent workers on a multi-core machine) on purpose: Trainer caches
     # one evaluation loader for every eval dataset object; test metrics must come from the test split.
     settings = {key: value for key, value in FAST.items() if key != "dataloader_num_workers"}
@@ -34,7 +36,16 @@ def test_cli_train_writes_the_output_contract(tiny_data: Path, tmp_path: Path) -
     recipe.write_text(yaml.safe_dump({**TINY_VIT, **settings, **report}), encoding="utf-8")
     out = tmp_path / "out"
     argv = ["train", "--config", str(recipe), "--dataset", str(tiny_data), "--output_dir", str(out)]
-    assert cli_main([*argv, "--num_train_epochs", "2", "--evaluate_train", "true"]) == 0
+    pushed: list[str] = []  # the push must come after the report, so the plots go up with the card
+
+    def fake_push(folder: str, **kwargs: object) -> None:
+        report_done = (Path(folder) / "evaluation" / "metrics.json").is_file()
+        pushed.append((Path(folder) / "README.md").read_text() if report_done else "")
+
+    monkeypatch.setattr("hf_aidetect.publishing.push.push_output_dir", fake_push)
+    hub = ["--push_to_hub", "true", "--hub_model_id", "someone/tiny"]
+    assert cli_main([*argv, "--num_train_epochs", "2", "--evaluate_train", "true", *hub]) == 0
+    assert len(pushed) == 1 and "](evaluation/roc_curve.png)" in pushed[0]
 
     assert all((out / name).is_file() for name in CONTRACT), sorted(p.name for p in out.iterdir())
     results = json.loads((out / "all_results.json").read_text())
