@@ -138,5 +138,5 @@ def run_demo(
     (output_dir / "results.md").write_text(table + "\n", encoding="utf-8")
     payload: dict[str, Any] = {"data_dir": str(data), "results": [asdict(row) for row in results]}
     (output_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    logger.info("Demo results (also in %s):\n%s", output_dir / "results.md", table)
+    logger.info("Demo results written to %s and %s", output_dir / "results.md", output_dir / "results.json")
     return results

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 NAME = "demo"
@@ -53,14 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hf_aidetect.training.demo import run_demo
+    from hf_aidetect.training.demo import results_table, run_demo
 
-    run_demo(
+    results = run_demo(
         args.output_dir,
         args.models,
         extra_args=args.extra_args,
         recipes_dir=args.recipes_dir,
         data_dir=args.data_dir,
         regenerate_data=args.regenerate_data,
-    )  # logs the results table (also OUTPUT_DIR/results.md)
+    )
+    # The table is the command's result: stdout, so it stays visible under --quiet and can be piped.
+    sys.stdout.write(results_table(results) + "\n")
     return 0
