@@ -78,7 +78,8 @@ def load_results(results_dir: Path, order: list[str]) -> list[dict[str, Any]]:
 
 
 def _machine_section(results: list[dict[str, Any]]) -> str:
-    machines = {json.dumps({k: v for k, v in r.get("machine", {}).items() if k != "date"}) for r in results}
+    skip = {"date", "torch_threads"}  # per-case settings, not the machine
+    machines = {json.dumps({k: v for k, v in r.get("machine", {}).items() if k not in skip}) for r in results}
     lines = ["## Machine", ""]
     for machine_json in sorted(machines):
         m = json.loads(machine_json)
