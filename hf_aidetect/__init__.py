@@ -7,7 +7,8 @@ saved CNNs load without ``trust_remote_code`` wherever hf_aidetect is installed.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+from hf_aidetect._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -24,11 +25,7 @@ _LAZY_ATTRIBUTES = {
 
 __all__ = ["__version__", *_LAZY_ATTRIBUTES]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    raise AttributeError(f"module 'hf_aidetect' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
 
 
 # Registration happens at import so AutoModel* resolve model_type "seed_cnn" without remote code.

@@ -16,8 +16,7 @@ Modules, one job each:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hf_aidetect._lazy import lazy_getattr
 
 _LAZY_ATTRIBUTES = {
     "load_detector": "hf_aidetect.inference.loading",
@@ -35,8 +34,4 @@ _LAZY_ATTRIBUTES = {
 
 __all__ = list(_LAZY_ATTRIBUTES)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    raise AttributeError(f"module 'hf_aidetect.inference' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)

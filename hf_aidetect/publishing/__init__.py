@@ -6,8 +6,7 @@ the best checkpoint with its card, metrics and plots). Heavy imports happen on f
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hf_aidetect._lazy import lazy_getattr
 
 _LAZY_ATTRIBUTES = {
     "ModelCardCallback": "hf_aidetect.publishing.model_card",
@@ -26,8 +25,4 @@ _LAZY_ATTRIBUTES = {
 
 __all__ = list(_LAZY_ATTRIBUTES)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    raise AttributeError(f"module 'hf_aidetect.publishing' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)

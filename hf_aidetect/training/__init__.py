@@ -5,8 +5,7 @@ Attributes are imported lazily so ``import hf_aidetect.training`` stays cheap (t
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hf_aidetect._lazy import lazy_getattr
 
 _LAZY_ATTRIBUTES = {
     "ScriptArguments": "hf_aidetect.training.arguments",
@@ -23,8 +22,4 @@ _LAZY_ATTRIBUTES = {
 
 __all__ = list(_LAZY_ATTRIBUTES)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    raise AttributeError(f"module 'hf_aidetect.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
