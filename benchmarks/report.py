@@ -44,7 +44,7 @@ CASE_TABLE = [
     (
         "d",
         "our recipe (and with the cache) vs the docs' stock Trainer recipe: wall time, test accuracy",
-        "`case_end_to_end.py`, `stock_recipe.py`, `cached_recipe.py`",
+        "`case_end_to_end.py`, `stock_recipe.py`",
     ),
     ("e", "peak RSS loading + iterating 2k vs 20k files", "`case_memory.py`"),
 ]

@@ -9,7 +9,6 @@ a row with an ``error`` reason instead of stopping the run. Rows come back in in
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from hf_aidetect.data.loader import cpu_threads_beside
 from hf_aidetect.errors import BadImageError
 from hf_aidetect.inference.loading import Detector
 
@@ -115,22 +115,6 @@ def default_num_workers(num_files: int, batch_size: int, device: str = "cpu") ->
         return 0
     cap = 8 if str(device).startswith("cuda") else 4
     return max(1, min(cap, (os.cpu_count() or 1) - 1))
-
-
-@contextlib.contextmanager
-def cpu_threads_beside(workers: int, device: torch.device) -> Iterator[None]:
-    """On CPU, leave the decode workers their cores: torch's intra-op threads drop to cores - workers.
-
-    Oversubscribed cores make OpenMP threads spin and wait on each other; this keeps the forward pass
-    and decoding from fighting over the same cores. No-op on GPU or without workers.
-    """
-    before = torch.get_num_threads()
-    if device.type == "cpu" and workers > 0:
-        torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - workers)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def predict_files(

@@ -6,18 +6,24 @@ crop / flip / normalisation run on the GPU for the whole batch (:class:`DevicePr
 ``grid_sample``). :class:`DevicePreprocessMixin` plugs that into a ``Trainer`` subclass at the point where
 inputs reach the device. The other switches already exist as arguments: ``--bf16`` and ``--torch_compile``
 (``TrainingArguments``), ``--attn_implementation sdpa`` (``ModelArguments``); :func:`to_channels_last`
-covers convolutional models.
+covers convolutional models. :func:`training_threads` sizes torch's CPU threads next to the data-loader
+workers. The training runner wires them to ``--gpu_preprocessing``, ``--channels_last`` and
+``--torch_threads``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+from collections.abc import Iterator
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from hf_aidetect.data.cache import decode_cached, normalize, random_resized_crop_flip
+from hf_aidetect.training.trainer import DetectionTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +89,10 @@ class DevicePreprocessMixin:
         return inputs
 
 
+class DevicePreprocessTrainer(DevicePreprocessMixin, DetectionTrainer):
+    """``DetectionTrainer`` whose uint8 batches are preprocessed on the training device."""
+
+
 def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
     """Channels-last weights for convolutional models (tensor cores prefer NHWC); a no-op otherwise."""
     if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
@@ -106,3 +116,42 @@ def speed_switches(device: str) -> dict[str, Any]:
         "torch_compile": True,
         "dataloader_pin_memory": True,
     }
+
+
+def training_thread_count(
+    torch_threads: int | None, workers: int, device_type: str, cores: int | None = None
+) -> tuple[int | None, str]:
+    """(torch threads to set or None to leave them, why) for training next to ``workers`` loader processes.
+
+    ``--torch_threads`` wins, then a user's ``OMP_NUM_THREADS``; on CPU with workers, each local process
+    gets its share of the cores minus the workers (:func:`hf_aidetect.data.loader.cpu_thread_budget`).
+    """
+    from hf_aidetect.data.loader import cpu_thread_budget
+    from hf_aidetect.data.validation import default_num_workers
+
+    if torch_threads is not None:
+        return torch_threads, "--torch_threads"
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None, f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} is set"
+    if device_type != "cpu" or workers <= 0:
+        return None, f"training on {device_type} with {workers} data-loader workers"
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    share = max(1, (default_num_workers() if cores is None else cores) // local)
+    threads = cpu_thread_budget(workers, cores=share)
+    return threads, f"{share} cores - {workers} data-loader workers"
+
+
+@contextlib.contextmanager
+def training_threads(torch_threads: int | None, workers: int, device: torch.device | str) -> Iterator[None]:
+    """Set torch's intra-op threads for training (:func:`training_thread_count`); restored on exit."""
+    before = torch.get_num_threads()
+    threads, why = training_thread_count(torch_threads, workers, torch.device(device).type)
+    if threads is None:
+        logger.info("torch threads left at %d (%s).", before, why)
+    else:
+        logger.info("torch threads = %d for training (%s; was %d).", threads, why, before)
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -100,6 +100,40 @@ class ScriptArguments:
         },
     )
 
+    torch_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "torch intra-op threads when training on CPU (default: OMP_NUM_THREADS if set, else "
+            "cores - data-loader workers, so the workers keep their cores)."
+        },
+    )
+    preresize_cache: bool = field(
+        default=False,
+        metadata={
+            "help": "Decode + resize every image once into a memory-mapped Arrow cache "
+            "(--preresize_cache_dir), then augment with torch ops only: faster multi-epoch runs, "
+            "~side*side*3 bytes of disk per image."
+        },
+    )
+    preresize_cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder of the --preresize_cache (default: HF_DATASETS_CACHE/hf_aidetect_preresize, "
+            "i.e. under HF_HOME); reused across runs on the same data and image size."
+        },
+    )
+    gpu_preprocessing: bool = field(
+        default=False,
+        metadata={
+            "help": "With --preresize_cache: load uint8 pixels and crop / flip / normalise on the training "
+            "device (any device; pays off on a GPU). JPEG / blur augmentations are not available there."
+        },
+    )
+    channels_last: bool = field(
+        default=False,
+        metadata={"help": "channels_last weights for convolutional models (faster convolutions on GPU)."},
+    )
+
     def __post_init__(self) -> None:
         self.class_weights = parse_class_weights(self.class_weights)
         for name, low, high in (
@@ -119,6 +153,27 @@ class ScriptArguments:
         if self.robustness_samples < 0:
             raise ConfigError(
                 f"--robustness_samples must be >= 0 (0 disables the table), got {self.robustness_samples}."
+            )
+        self._check_fast_path()
+
+    def _check_fast_path(self) -> None:
+        """Reject fast-path switch combinations that cannot do what they say."""
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ConfigError(
+                f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
+            )
+        if not self.gpu_preprocessing:
+            return
+        if not self.preresize_cache:
+            raise ConfigError(
+                "--gpu_preprocessing true needs --preresize_cache true (the device preprocesses the cache's "
+                "uint8 pixels): add --preresize_cache true or drop --gpu_preprocessing."
+            )
+        if self.augment and (self.jpeg_prob > 0 or self.blur_prob > 0):
+            raise ConfigError(
+                "--gpu_preprocessing true does crop / flip on the device only; "
+                f"--jpeg_prob {self.jpeg_prob} / --blur_prob {self.blur_prob} would be skipped: "
+                "set both to 0 or drop --gpu_preprocessing."
             )
 
     def augment_config(self) -> Any:

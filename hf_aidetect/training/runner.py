@@ -22,6 +22,7 @@ from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.training.acceleration import DevicePreprocessTrainer, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 from hf_aidetect.training.outputs import (
     ALL_RESULTS,
@@ -32,6 +33,7 @@ from hf_aidetect.training.outputs import (
     write_json,
 )
 from hf_aidetect.training.reporting import write_evaluation_report
+from hf_aidetect.training.splits import build_splits, report_splits
 from hf_aidetect.training.trainer import DetectionTrainer, load_exact_weights, resolve_class_weights
 
 logger = logging.getLogger(__name__)
@@ -78,28 +80,6 @@ def _cap(dataset: DatasetDict, script_args: ScriptArguments, seed: int) -> Datas
         if cap is not None and len(dataset[split]) > cap:
             dataset[split] = dataset[split].shuffle(seed=seed).select(range(cap))
     return dataset
-
-
-def _with_transforms(dataset: DatasetDict, processor: Any, script_args: ScriptArguments) -> DatasetDict:
-    from hf_aidetect.data.transforms import (
-        PreprocessConfig,
-        build_eval_transform,
-        build_train_transform,
-        with_detection_transform,
-    )
-
-    preprocess = PreprocessConfig.from_image_processor(processor)
-    augment = script_args.augment_config()
-    train_transform = (
-        build_train_transform(preprocess, augment)
-        if augment is not None
-        else build_eval_transform(preprocess)
-    )
-    eval_transform = build_eval_transform(preprocess)
-    transforms = {split: train_transform if split == "train" else eval_transform for split in dataset}
-    splits = with_detection_transform(dataset, transforms)
-    splits["train_eval"] = with_detection_transform(dataset["train"], eval_transform)
-    return splits
 
 
 def evaluate_splits(trainer: DetectionTrainer, splits: DatasetDict, names: list[str]) -> dict[str, Any]:
@@ -152,13 +132,16 @@ def build_trainer(
     dataset = _cap(dataset, script_args, training_args.seed)
     set_seed(training_args.seed)  # model init happens before Trainer seeds anything
     model, processor = build_model(model_args)
-    splits = _with_transforms(dataset, processor, script_args)
+    if script_args.channels_last:
+        model = to_channels_last(model)
+    splits, device_preprocess = build_splits(dataset, processor, script_args, training_args)
     train_counts = report.summary.counts.get("train", {})
     class_weights = resolve_class_weights(script_args.class_weights, train_counts)
     if class_weights is not None:
         logger.info("Class-weighted loss: real %.4f, fake %.4f.", *class_weights)
     card_context = {"dataset": script_args.dataset, "data_summary": report.to_dict()}
-    trainer = DetectionTrainer(
+    trainer_class = DetectionTrainer if device_preprocess is None else DevicePreprocessTrainer
+    trainer = trainer_class(
         model=model,
         args=_trainer_args(training_args),
         train_dataset=splits["train"],
@@ -169,6 +152,8 @@ def build_trainer(
         class_weights=class_weights,
         card_context=card_context,
     )
+    if device_preprocess is not None:
+        trainer.device_preprocess = device_preprocess
     return trainer, splits, report
 
 
@@ -178,9 +163,21 @@ def train(
     """Fine-tune, keep the best checkpoint exactly, evaluate validation + test, write the output folder.
 
     Returns the flat metrics written to ``all_results.json`` (``train_*``, ``validation_*``, ``test_*``).
+    On CPU, torch's threads leave the data-loader workers their cores (``--torch_threads`` overrides).
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
+    workers = training_args.dataloader_num_workers or 0
+    with training_threads(script_args.torch_threads, workers, training_args.device):
+        return _train(script_args, training_args, model_args, resume)
+
+
+def _train(
+    script_args: ScriptArguments,
+    training_args: DetectionTrainingArguments,
+    model_args: Any,
+    resume: str | None,
+) -> dict[str, Any]:
     trainer, splits, report = build_trainer(script_args, training_args, model_args)
     train_result = trainer.train(resume_from_checkpoint=resume)
     best = trainer.state.best_model_checkpoint
@@ -213,7 +210,7 @@ def train(
     if trainer.is_world_process_zero():
         _write_outputs(trainer, results, report)
         if script_args.evaluation_report:
-            results.update(write_evaluation_report(trainer, splits, script_args))
+            results.update(write_evaluation_report(trainer, report_splits(splits), script_args))
             _write_results(Path(trainer.args.output_dir), results)
         if script_args.write_model_card:
             trainer.create_model_card()  # after the report: it embeds the plots and the threshold

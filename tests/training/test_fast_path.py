@@ -1,0 +1,130 @@
+"""Fast-path switches: CPU thread budget, pre-resize cache, GPU preprocessing, channels_last."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from hf_aidetect.errors import ConfigError
+from hf_aidetect.training.acceleration import (
+    DevicePreprocessTrainer,
+    training_thread_count,
+    training_threads,
+)
+from hf_aidetect.training.runner import build_trainer, train
+from tests.training.conftest import TINY_CNN, recipe_args
+
+OUTPUTS = ("config.json", "model.safetensors", "preprocessor_config.json", "all_results.json")
+
+
+@pytest.fixture
+def no_omp(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 64)  # torch's own default is never the limit
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("torch_threads", "workers", "device", "cores", "expected"),
+    [
+        (None, 2, "cpu", 2, 1),  # 2 cores, 2 workers: one thread, never zero
+        (None, 2, "cpu", 8, 6),
+        (None, 0, "cpu", 8, None),  # no workers: nothing to make room for
+        (None, 2, "cuda", 8, None),  # the GPU does the math
+        (3, 2, "cpu", 8, 3),  # --torch_threads wins
+    ],
+)
+def test_training_thread_count(
+    no_omp: pytest.MonkeyPatch,
+    torch_threads: int | None,
+    workers: int,
+    device: str,
+    cores: int,
+    expected: int | None,
+) -> None:
+    no_omp.setattr("hf_aidetect.data.validation.default_num_workers", lambda: cores)
+    assert training_thread_count(torch_threads, workers, device)[0] == expected
+
+
+def test_thread_budget_respects_omp_and_local_processes(no_omp: pytest.MonkeyPatch) -> None:
+    no_omp.setenv("LOCAL_WORLD_SIZE", "2")
+    assert training_thread_count(None, 1, "cpu", cores=8)[0] == 3  # 8 cores / 2 processes - 1 worker
+    no_omp.setenv("OMP_NUM_THREADS", "5")
+    threads, why = training_thread_count(None, 1, "cpu", cores=8)
+    assert threads is None and "OMP_NUM_THREADS" in why
+
+
+def test_training_threads_sets_and_restores(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    with training_threads(1, 2, "cpu"):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_predict_shares_the_thread_budget() -> None:
+    from hf_aidetect.data.loader import cpu_thread_budget, cpu_threads_beside
+    from hf_aidetect.inference import predict
+
+    assert predict.cpu_threads_beside is cpu_threads_beside
+    assert cpu_thread_budget(2, cores=2, current=2) == 1
+    assert cpu_thread_budget(1, cores=16, current=8) == 8  # never more than torch already uses
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flags"),
+    [
+        ({"gpu_preprocessing": True}, r"--gpu_preprocessing.*--preresize_cache"),
+        (
+            {"gpu_preprocessing": True, "preresize_cache": True, "augment": True, "blur_prob": 0.3},
+            r"--gpu_preprocessing.*--blur_prob",
+        ),
+        ({"torch_threads": 0}, r"--torch_threads"),
+    ],
+)
+def test_invalid_fast_path_combinations(tiny_data: Path, tmp_path: Path, overrides: dict, flags: str) -> None:
+    with pytest.raises(ConfigError, match=flags):
+        recipe_args(tiny_data, tmp_path / "out", TINY_CNN, **overrides)
+
+
+def test_preresize_cache_train_writes_outputs_and_report(tiny_data: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = recipe_args(
+        tiny_data,
+        out,
+        TINY_CNN,
+        preresize_cache=True,
+        preresize_cache_dir=str(cache),
+        augment=True,
+        num_train_epochs=1,
+        evaluation_report=True,  # reads the original files, not the cached pixels
+        robustness_samples=0,
+    )
+    results = train(*args)
+    assert all((out / name).is_file() for name in OUTPUTS)
+    saved = json.loads((out / "all_results.json").read_text())
+    assert saved["test_num_samples"] == 16 and 0.0 <= saved["test_accuracy"] <= 1.0
+    assert {"test_roc_auc", "validation_accuracy", "fake_threshold"} <= saved.keys()
+    assert results["test_accuracy"] == saved["test_accuracy"]
+    assert (out / "evaluation" / "metrics.json").is_file()
+    assert any(cache.iterdir())
+
+
+def test_gpu_preprocessing_trains_on_cpu(tiny_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    switches = {"preresize_cache": True, "preresize_cache_dir": str(tmp_path / "cache"), "augment": True}
+    switches.update(gpu_preprocessing=True, channels_last=True, num_train_epochs=1)
+    args = recipe_args(tiny_data, out, TINY_CNN, **switches)
+    trainer, _, _ = build_trainer(*args)
+    assert isinstance(trainer, DevicePreprocessTrainer) and trainer.device_preprocess is not None
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["pixel_values"].dtype == torch.uint8  # the loader ships raw pixels
+    prepared = trainer._prepare_inputs(batch)["pixel_values"]
+    assert prepared.dtype == torch.float32 and prepared.shape[-1] == 32
+    results = train(*args)
+    assert 0.0 <= results["test_accuracy"] <= 1.0
+    assert all((out / name).is_file() for name in OUTPUTS)
