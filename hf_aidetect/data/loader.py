@@ -51,15 +51,21 @@ def cpu_thread_budget(workers: int, cores: int | None = None, current: int | Non
 
 
 @contextlib.contextmanager
-def cpu_threads_beside(workers: int, device: torch.device | str) -> Iterator[None]:
-    """On CPU, leave the loader workers their cores (:func:`cpu_thread_budget`); restored on exit.
-
-    No-op on an accelerator or without workers.
-    """
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` torch intra-op threads (``None``: leave them); restores the old setting on exit."""
     before = torch.get_num_threads()
-    if torch.device(device).type == "cpu" and workers > 0:
-        torch.set_num_threads(cpu_thread_budget(workers, current=before))
+    if count is not None:
+        torch.set_num_threads(count)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def cpu_threads_beside(workers: int, device: torch.device | str) -> contextlib.AbstractContextManager[None]:
+    """On CPU, leave the loader workers their cores (:func:`cpu_thread_budget`); restored on exit.
+
+    No-op on an accelerator or without workers.
+    """
+    on_cpu_with_workers = torch.device(device).type == "cpu" and workers > 0
+    return torch_threads(cpu_thread_budget(workers) if on_cpu_with_workers else None)

@@ -144,14 +144,13 @@ def training_thread_count(
 @contextlib.contextmanager
 def training_threads(torch_threads: int | None, workers: int, device: torch.device | str) -> Iterator[None]:
     """Set torch's intra-op threads for training (:func:`training_thread_count`); restored on exit."""
+    from hf_aidetect.data.loader import torch_threads as threads_set_to
+
     before = torch.get_num_threads()
     threads, why = training_thread_count(torch_threads, workers, torch.device(device).type)
     if threads is None:
         logger.info("torch threads left at %d (%s).", before, why)
     else:
         logger.info("torch threads = %d for training (%s; was %d).", threads, why, before)
-        torch.set_num_threads(threads)
-    try:
+    with threads_set_to(threads):
         yield
-    finally:
-        torch.set_num_threads(before)
