@@ -16,8 +16,9 @@ from PIL import Image
 from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
 from tqdm.auto import tqdm
 
+from hf_aidetect.data.loader import cpu_threads_beside
 from hf_aidetect.inference.loading import Detector
-from hf_aidetect.inference.predict import cpu_threads_beside, default_num_workers
+from hf_aidetect.inference.predict import default_num_workers
 
 logger = logging.getLogger(__name__)
 
