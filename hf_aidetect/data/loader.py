@@ -1,9 +1,16 @@
-"""DataLoader defaults that keep the accelerator fed (used when the user did not set them)."""
+"""DataLoader defaults that keep the accelerator fed (used when the user did not set them); batch fetching.
+
+A ``datasets`` transform (``with_transform``) already returns a whole stacked batch, but a plain
+``DataLoader`` asks ``datasets`` to split it into examples and its collator stacks them again: one extra
+copy of every batch (~10 % of the decode time at 224 px). :class:`BatchFetch` hands the transformed batch
+through as it is (the loader's ``__getitems__`` protocol) and :func:`collate_batches` accepts it, so
+samplers, ``accelerate``'s sharding and resumption keep working unchanged.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -69,3 +76,49 @@ def cpu_threads_beside(workers: int, device: torch.device | str) -> contextlib.A
     """
     on_cpu_with_workers = torch.device(device).type == "cpu" and workers > 0
     return torch_threads(cpu_thread_budget(workers) if on_cpu_with_workers else None)
+
+
+class BatchFetch(torch.utils.data.Dataset):
+    """A transformed ``datasets.Dataset`` whose batches reach the collator as one stacked dict.
+
+    ``DataLoader`` calls ``__getitems__(indices)`` for a whole batch: this returns ``dataset[indices]``
+    (the transform's output) instead of a list of per-example dicts.
+    """
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[index]
+
+    def __getitems__(self, indices: Sequence[int]) -> Mapping[str, Any]:
+        return self.dataset[list(indices)]
+
+    def __getattr__(self, name: str) -> Any:  # column_names, features, ... of the wrapped dataset
+        if name == "dataset":  # not set yet (unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
+
+def batch_fetch(dataset: Any) -> Any:
+    """Wrap ``dataset`` in :class:`BatchFetch` when it is a ``datasets.Dataset`` with a batch transform."""
+    import datasets
+
+    if isinstance(dataset, datasets.Dataset) and dataset.format.get("type") == "custom":
+        return BatchFetch(dataset)
+    return dataset
+
+
+def collate_batches(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Collator for :class:`BatchFetch` batches (a dict, tensors as they are) and for lists of examples."""
+    from transformers import default_data_collator
+
+    if isinstance(data, Mapping):
+        return {
+            key: value if isinstance(value, torch.Tensor) else torch.as_tensor(value)
+            for key, value in data.items()
+        }
+    return default_data_collator(list(data))

@@ -20,6 +20,7 @@ from transformers import PreTrainedModel, Trainer
 from transformers.utils import SAFE_WEIGHTS_NAME
 
 from hf_aidetect.data.labels import ID2LABEL
+from hf_aidetect.data.loader import batch_fetch, collate_batches
 from hf_aidetect.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -78,11 +79,21 @@ class DetectionTrainer(Trainer):
         card_context: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        if kwargs.get("data_collator") is None and len(args) < 2:
+            kwargs["data_collator"] = (
+                collate_batches  # stacked batches from BatchFetch go through as they are
+            )
         super().__init__(*args, **kwargs)
         self.class_weights = (
             None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         )
         self.card_context: dict[str, Any] = dict(card_context or {})
+
+    def _get_dataloader(self, dataset: Any, *args: Any, **kwargs: Any) -> torch.utils.data.DataLoader:
+        # Every train / eval / test loader fetches whole transformed batches (no split + re-stack).
+        if not self.args.remove_unused_columns:  # column removal needs the datasets.Dataset itself
+            dataset = batch_fetch(dataset)
+        return super()._get_dataloader(dataset, *args, **kwargs)
 
     def compute_loss(
         self,
