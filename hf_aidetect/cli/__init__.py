@@ -14,6 +14,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
+from hf_aidetect._shutdown import freeze_heap_at_exit
 from hf_aidetect.cli import commands
 from hf_aidetect.errors import AIDetectError
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(args, "_accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra_args = extra
+    freeze_heap_at_exit()
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hf_aidetect._shutdown import freeze_heap_at_exit
 from hf_aidetect.errors import AIDetectError
 
 logger = logging.getLogger("hf_aidetect")
@@ -26,6 +27,7 @@ def run_recipe(
 
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    freeze_heap_at_exit()
     try:
         main(*parse_recipe_args(argv, config=default_config))
     except AIDetectError as error:
