@@ -233,15 +233,37 @@ def _crop_boxes(
     scale: tuple[float, float],
     ratio: tuple[float, float],
     gen: torch.Generator | None,
+    tries: int = 10,
 ) -> torch.Tensor:
-    """Random crop boxes ``[B, 4]`` (top, left, height, width) in pixels: area ~ U(scale), log ratio ~ U."""
-    rand = torch.rand(b, 4, generator=gen, dtype=torch.float64)
-    area = (scale[0] + (scale[1] - scale[0]) * rand[:, 0]) * h * w
-    aspect = torch.exp(math.log(ratio[0]) + (math.log(ratio[1]) - math.log(ratio[0])) * rand[:, 1])
-    crop_w = torch.sqrt(area * aspect).round().clamp(1, w)
-    crop_h = torch.sqrt(area / aspect).round().clamp(1, h)
-    top = ((h - crop_h) * rand[:, 2]).floor()
-    left = ((w - crop_w) * rand[:, 3]).floor()
+    """Random crop boxes ``[B, 4]`` (top, left, height, width) in whole pixels, torchvision's sampling.
+
+    As ``RandomResizedCrop`` (and the on-the-fly :class:`~hf_aidetect.data.transforms.TrainTransform`):
+    up to ``tries`` draws of area ~ U(scale) and log aspect ~ U(log ratio) per image, the first that fits
+    wins, else a centre crop at the aspect clamped to ``ratio``. With ``scale=(1, 1)`` on a square image
+    that is the whole image, never a stretched strip of it.
+    """
+    rand = torch.rand(b, tries, 4, generator=gen, dtype=torch.float64)
+    area = (scale[0] + (scale[1] - scale[0]) * rand[..., 0]) * h * w
+    log_lo, log_hi = math.log(ratio[0]), math.log(ratio[1])
+    aspect = torch.exp(log_lo + (log_hi - log_lo) * rand[..., 1])
+    crop_w = torch.sqrt(area * aspect).round()
+    crop_h = torch.sqrt(area / aspect).round()
+    fits = (crop_w >= 1) & (crop_w <= w) & (crop_h >= 1) & (crop_h <= h)
+    first = fits.to(torch.int8).argmax(dim=1, keepdim=True)  # index of the first fitting draw
+    crop_w, crop_h = crop_w.gather(1, first).squeeze(1), crop_h.gather(1, first).squeeze(1)
+    top = ((h - crop_h) * rand[..., 2].gather(1, first).squeeze(1)).floor()
+    left = ((w - crop_w) * rand[..., 3].gather(1, first).squeeze(1)).floor()
+    none_fit = ~fits.any(dim=1)
+    if none_fit.any():  # centre crop at the clamped aspect ratio
+        in_ratio = w / h
+        if in_ratio < ratio[0]:
+            fw, fh = w, round(w / ratio[0])
+        elif in_ratio > ratio[1]:
+            fw, fh = round(h * ratio[1]), h
+        else:
+            fw, fh = w, h
+        crop_w[none_fit], crop_h[none_fit] = float(fw), float(fh)
+        top[none_fit], left[none_fit] = float((h - fh) // 2), float((w - fw) // 2)
     return torch.stack([top, left, crop_h, crop_w], dim=1).long()
 
 
@@ -289,17 +311,40 @@ def random_resized_crop_flip(
     return F.grid_sample(pixels.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of one ``[C, H, W]`` float image (reflect padding)."""
-    radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float32, device=image.device)
-    kernel = torch.exp(-(x**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    c = image.shape[0]
-    img = F.pad(image[None], (radius, radius, radius, radius), mode="reflect")
-    img = F.conv2d(img, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    img = F.conv2d(img, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return img[0]
+def gaussian_blur(pixels: torch.Tensor, sigmas: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of float ``[B, C, H, W]``, each image with its own sigma (reflect padding).
+
+    Each pass is a weighted sum of shifted views (``2 * radius + 1`` fused multiply-adds over the batch,
+    radius ``ceil(3 * max sigma)``; smaller sigmas just get near-zero taps), on any device. A grouped
+    convolution does the same work but its CPU kernel is erratic (3x slower at some group counts).
+    """
+    b, _, h, w = pixels.shape
+    sigmas = sigmas.to(pixels.device, torch.float32).clamp_min(1e-3)
+    radius = max(1, min(math.ceil(3 * float(sigmas.max())), h - 1, w - 1))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32, device=pixels.device)
+    taps = torch.exp(-(x[None] ** 2) / (2 * sigmas[:, None] ** 2))
+    taps = (taps / taps.sum(dim=1, keepdim=True)).view(b, 1, 1, -1)
+    padded = F.pad(pixels, (radius, radius, 0, 0), mode="reflect")
+    rows = padded[..., 0:w] * taps[..., 0:1]
+    for i in range(1, 2 * radius + 1):
+        rows.add_(padded[..., i : i + w] * taps[..., i : i + 1])
+    padded = F.pad(rows, (0, 0, radius, radius), mode="reflect")
+    out = padded[..., 0:h, :] * taps[..., 0:1]
+    for i in range(1, 2 * radius + 1):
+        out.add_(padded[..., i : i + h, :] * taps[..., i : i + 1])
+    return out
+
+
+def blur_some(
+    pixels: torch.Tensor, chosen: torch.Tensor, sigma_u: torch.Tensor, sigma_range: Sequence[float]
+) -> torch.Tensor:
+    """Blur the ``chosen`` images of float ``pixels`` (sigma = ``sigma_range`` at ``sigma_u`` in [0, 1])."""
+    index = torch.nonzero(chosen.to(pixels.device)).flatten()
+    if len(index):
+        lo, hi = float(sigma_range[0]), float(sigma_range[1])
+        sigmas = lo + (hi - lo) * sigma_u.to(pixels.device)[index]
+        pixels.index_copy_(0, index, gaussian_blur(pixels.index_select(0, index), sigmas))
+    return pixels
 
 
 def _jpeg_roundtrip(image: torch.Tensor, quality: int) -> torch.Tensor:
@@ -347,12 +392,10 @@ class CachedTrainTransform:
             out = out.float()
             draws = torch.rand(len(out), 4, generator=gen)
             q_lo, q_hi = getattr(aug, "jpeg_quality", (60, 95))
-            s_lo, s_hi = getattr(aug, "blur_sigma", (0.1, 1.5))
-            for i in range(len(out)):  # only the few selected images pay a per-image cost
-                if draws[i, 0] < jpeg_prob:
-                    out[i] = _jpeg_roundtrip(out[i], round(q_lo + (q_hi - q_lo) * float(draws[i, 1])))
-                if draws[i, 2] < blur_prob:
-                    out[i] = _gaussian_blur(out[i], s_lo + (s_hi - s_lo) * float(draws[i, 3]))
+            for i in torch.nonzero(draws[:, 0] < jpeg_prob).flatten().tolist():  # per image: PIL encodes
+                out[i] = _jpeg_roundtrip(out[i], round(q_lo + (q_hi - q_lo) * float(draws[i, 1])))
+            out = blur_some(out, draws[:, 2] < blur_prob, draws[:, 3], getattr(aug, "blur_sigma", (0.1, 1.5)))
+        return out
         return out
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, torch.Tensor]:

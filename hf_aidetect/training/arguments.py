@@ -122,11 +122,12 @@ class ScriptArguments:
             "i.e. under HF_HOME); reused across runs on the same data and image size."
         },
     )
-    gpu_preprocessing: bool = field(
+    device_preprocessing: bool = field(
         default=False,
         metadata={
-            "help": "With --preresize_cache: load uint8 pixels and crop / flip / normalise on the training "
-            "device (any device; pays off on a GPU). JPEG / blur augmentations are not available there."
+            "help": "With --preresize_cache: the loader ships the cached uint8 pixels and crop / flip / "
+            "blur / normalisation run batched on the training device (GPU or CPU; on CPU the loader then "
+            "needs no worker processes). JPEG re-compression is not available there."
         },
     )
     channels_last: bool = field(
@@ -162,18 +163,18 @@ class ScriptArguments:
             raise ConfigError(
                 f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
             )
-        if not self.gpu_preprocessing:
+        if not self.device_preprocessing:
             return
         if not self.preresize_cache:
             raise ConfigError(
-                "--gpu_preprocessing true needs --preresize_cache true (the device preprocesses the cache's "
-                "uint8 pixels): add --preresize_cache true or drop --gpu_preprocessing."
+                "--device_preprocessing true needs --preresize_cache true (the device preprocesses the "
+                "cache's uint8 pixels): add --preresize_cache true or drop --device_preprocessing."
             )
-        if self.augment and (self.jpeg_prob > 0 or self.blur_prob > 0):
+        if self.augment and self.jpeg_prob > 0:
             raise ConfigError(
-                "--gpu_preprocessing true does crop / flip on the device only; "
-                f"--jpeg_prob {self.jpeg_prob} / --blur_prob {self.blur_prob} would be skipped: "
-                "set both to 0 or drop --gpu_preprocessing."
+                f"--device_preprocessing true has no JPEG re-compression (it needs PIL on the CPU); "
+                f"--jpeg_prob {self.jpeg_prob} would be skipped: set --jpeg_prob 0 or drop "
+                "--device_preprocessing."
             )
 
     def augment_config(self) -> Any:
@@ -279,6 +280,7 @@ class DetectionTrainingArguments(TrainingArguments):
 
     def _fill_dataloader_defaults(self) -> None:
         settings = _default_dataloader_settings()
+        self.dataloader_workers_defaulted = self.dataloader_num_workers is None
         if self.dataloader_num_workers is None:
             self.dataloader_num_workers = int(settings.get("dataloader_num_workers", 0))
             if self.dataloader_num_workers > 0:
@@ -289,6 +291,15 @@ class DetectionTrainingArguments(TrainingArguments):
                     self.dataloader_prefetch_factor = settings.get("dataloader_prefetch_factor")
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = bool(settings.get("dataloader_pin_memory", False))
+
+    def load_in_main_process(self, why: str) -> None:
+        """Drop the *default* loader workers (never ones the user set) when the loader's work is trivial."""
+        if not getattr(self, "dataloader_workers_defaulted", False) or not self.dataloader_num_workers:
+            return
+        logger.info("0 data-loader workers (%s); --dataloader_num_workers N overrides.", why)
+        self.dataloader_num_workers = 0
+        self.dataloader_persistent_workers = False
+        self.dataloader_prefetch_factor = None
 
 
 def _multi_process_without_accelerator() -> bool:

@@ -167,6 +167,9 @@ def train(
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
+    if script_args.device_preprocessing and training_args.device.type == "cpu":
+        # The loader only copies cached uint8 rows; the batched pixel work runs in the training process.
+        training_args.load_in_main_process("device preprocessing on the CPU")
     workers = training_args.dataloader_num_workers or 0
     with training_threads(script_args.torch_threads, workers, training_args.device):
         return _train(script_args, training_args, model_args, resume)

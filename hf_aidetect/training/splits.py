@@ -3,7 +3,7 @@
 Default: the data layer's lazy PIL transforms (``with_transform``). ``--preresize_cache true``: every split
 is decoded and resized once into ``--preresize_cache_dir`` (default :func:`default_cache_dir`) by
 :func:`hf_aidetect.data.cache.apply_preresize_cache`, then augmented with torch ops only.
-``--gpu_preprocessing true`` (needs the cache): the loader ships uint8 pixels and a
+``--device_preprocessing true`` (needs the cache): the loader ships uint8 pixels and a
 :class:`~hf_aidetect.training.acceleration.DevicePreprocess` crops / flips / normalises them on the
 training device. Besides ``train`` / ``validation`` / ``test``, the returned splits hold ``train_eval``
 (train without augmentation) and, with the cache, ``uncached_validation`` / ``uncached_test`` (the original
@@ -48,12 +48,12 @@ def build_splits(
     if not script_args.preresize_cache:
         return _on_the_fly(dataset, preprocess, augment), None
     splits = _cached(dataset, preprocess, augment, script_args, training_args)
-    if not script_args.gpu_preprocessing:
+    if not script_args.device_preprocessing:
         return splits, None
     uint8 = build_uint8_transform()
     for name in [name for name in splits if not name.startswith(UNCACHED_PREFIX)]:
         splits[name] = splits[name].with_transform(uint8)
-    logger.info("GPU preprocessing: uint8 batches, crop / flip / normalise on the training device.")
+    logger.info("device preprocessing: uint8 batches, crop / flip / normalise on the training device.")
     return splits, DevicePreprocess(preprocess, augment, seed=training_args.seed)
 
 

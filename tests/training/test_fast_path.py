@@ -1,4 +1,4 @@
-"""Fast-path switches: CPU thread budget, pre-resize cache, GPU preprocessing, channels_last."""
+"""Fast-path switches: CPU thread budget, pre-resize cache, device preprocessing, channels_last."""
 
 from __future__ import annotations
 
@@ -78,10 +78,10 @@ def test_predict_shares_the_thread_budget() -> None:
 @pytest.mark.parametrize(
     ("overrides", "flags"),
     [
-        ({"gpu_preprocessing": True}, r"--gpu_preprocessing.*--preresize_cache"),
+        ({"device_preprocessing": True}, r"--device_preprocessing.*--preresize_cache"),
         (
-            {"gpu_preprocessing": True, "preresize_cache": True, "augment": True, "blur_prob": 0.3},
-            r"--gpu_preprocessing.*--blur_prob",
+            {"device_preprocessing": True, "preresize_cache": True, "augment": True, "jpeg_prob": 0.3},
+            r"--device_preprocessing.*--jpeg_prob",
         ),
         ({"torch_threads": 0}, r"--torch_threads"),
     ],
@@ -114,10 +114,10 @@ def test_preresize_cache_train_writes_outputs_and_report(tiny_data: Path, tmp_pa
     assert any(cache.iterdir())
 
 
-def test_gpu_preprocessing_trains_on_cpu(tiny_data: Path, tmp_path: Path) -> None:
+def test_device_preprocessing_trains_on_cpu(tiny_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     switches = {"preresize_cache": True, "preresize_cache_dir": str(tmp_path / "cache"), "augment": True}
-    switches.update(gpu_preprocessing=True, channels_last=True, num_train_epochs=1)
+    switches.update(device_preprocessing=True, channels_last=True, num_train_epochs=1)
     args = recipe_args(tiny_data, out, TINY_CNN, **switches)
     trainer, _, _ = build_trainer(*args)
     assert isinstance(trainer, DevicePreprocessTrainer) and trainer.device_preprocess is not None
@@ -128,3 +128,25 @@ def test_gpu_preprocessing_trains_on_cpu(tiny_data: Path, tmp_path: Path) -> Non
     results = train(*args)
     assert 0.0 <= results["test_accuracy"] <= 1.0
     assert all((out / name).is_file() for name in OUTPUTS)
+
+
+def test_trainer_loaders_fetch_whole_batches(tiny_data: Path, tmp_path: Path) -> None:
+    from hf_aidetect.data.loader import BatchFetch
+
+    trainer, _, _ = build_trainer(*recipe_args(tiny_data, tmp_path / "out", TINY_CNN, num_train_epochs=1))
+    for loader in (trainer.get_train_dataloader(), trainer.get_eval_dataloader()):
+        assert isinstance(loader.dataset, BatchFetch)
+        batch = next(iter(loader))
+        assert batch["pixel_values"].dtype == torch.float32 and batch["labels"].dtype == torch.int64
+
+
+def test_device_preprocessing_on_cpu_drops_default_workers_only(tiny_data: Path, tmp_path: Path) -> None:
+    switches = {"preresize_cache": True, "preresize_cache_dir": str(tmp_path / "cache")}
+    switches.update(device_preprocessing=True, num_train_epochs=1)
+    _, defaulted, _ = recipe_args(tiny_data, tmp_path / "a", TINY_CNN, **switches)
+    defaulted.dataloader_num_workers, defaulted.dataloader_workers_defaulted = 2, True  # as on a 2-core box
+    defaulted.load_in_main_process("device preprocessing on the CPU")
+    assert defaulted.dataloader_num_workers == 0 and not defaulted.dataloader_persistent_workers
+    _, explicit, _ = recipe_args(tiny_data, tmp_path / "b", TINY_CNN, dataloader_num_workers=1, **switches)
+    explicit.load_in_main_process("device preprocessing on the CPU")
+    assert explicit.dataloader_num_workers == 1  # the user's choice stands
