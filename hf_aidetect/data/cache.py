@@ -215,15 +215,23 @@ def decode_cached(images: Sequence[bytes]) -> torch.Tensor:
 
 
 def normalize(pixels: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 or 0..255 float ``[B, 3, H, W]`` -> contiguous float32 ``(x / 255 - mean) / std``, same device.
+    """uint8 or 0..255 float ``[B, 3, H, W]`` -> float32 ``(x / 255 - mean) / std``, same device and layout.
 
-    The layout is made contiguous on the uint8 input first: a broadcast multiply-add over a channels-last
-    float tensor, or a float transpose afterwards, costs 2-3x more on CPU.
+    NHWC memory (cache rows, CPU crops) is normalised as ``[B*H, W*3]`` rows against per-channel factors
+    tiled ``W`` times, so both in-place passes run over long contiguous rows (2.3x faster on CPU than a
+    ``[1, 3, 1, 1]`` broadcast); the result stays channels-last. Other layouts are made contiguous first.
     """
-    scale = torch.tensor([1.0 / (255.0 * s) for s in std], device=pixels.device).view(1, 3, 1, 1)
-    shift = torch.tensor([-m / s for m, s in zip(mean, std)], device=pixels.device).view(1, 3, 1, 1)
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std], device=pixels.device)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std)], device=pixels.device)
+    channels_last = pixels.dim() == 4 and pixels.is_contiguous(memory_format=torch.channels_last)
+    if channels_last and not pixels.is_contiguous():
+        nhwc = pixels.permute(0, 2, 3, 1)
+        b, h, w, c = nhwc.shape
+        rows = nhwc.reshape(b * h, w * c).to(torch.float32, copy=True)
+        rows.mul_(scale.repeat(w)).add_(shift.repeat(w))
+        return rows.view(b, h, w, c).permute(0, 3, 1, 2)
     out = pixels.contiguous().to(torch.float32, copy=True)
-    return out.mul_(scale).add_(shift)
+    return out.mul_(scale.view(1, 3, 1, 1)).add_(shift.view(1, 3, 1, 1))
 
 
 def _crop_boxes(
@@ -286,20 +294,17 @@ def random_resized_crop_flip(
     boxes = _crop_boxes(b, h, w, scale, ratio, generator)
     flip = torch.rand(b, generator=generator) < hflip_prob
     if pixels.device.type == "cpu":
-        crops = [
-            F.interpolate(
-                pixels[i : i + 1, :, t : t + ch, lf : lf + cw],
+        crops = []
+        for (t, lf, ch, cw), mirrored in zip(boxes.tolist(), flip.tolist()):
+            crop = F.interpolate(
+                pixels[len(crops) : len(crops) + 1, :, t : t + ch, lf : lf + cw],
                 size=(out_size, out_size),
                 mode="bilinear",
                 antialias=True,
                 align_corners=False,
             )
-            for i, (t, lf, ch, cw) in enumerate(boxes.tolist())
-        ]
-        out = torch.cat(crops)
-        if flip.any():
-            out[flip] = out[flip].flip(-1)
-        return out
+            crops.append(crop.flip(-1) if mirrored else crop)  # per image: a masked batch flip is 3x slower
+        return torch.cat(crops)
     # Normalised affine grid per sample: x_in = centre + half_extent * x_out (negated for a flip).
     boxes_f = boxes.to(pixels.device, torch.float32)
     theta = torch.zeros(b, 2, 3, device=pixels.device)

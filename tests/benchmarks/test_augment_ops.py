@@ -96,3 +96,14 @@ def test_device_preprocess_blurs_a_seeded_share_of_the_batch():
     changed = (first - plain).flatten(1).abs().amax(dim=1) > 1e-4
     assert 16 <= int(changed.sum()) <= 48  # about half, drawn per image
     assert float(first[changed].std()) < float(plain[changed].std())  # smoothed, not noise
+
+
+def test_normalize_gives_the_same_values_for_either_layout():
+    nchw = torch.randint(0, 256, (2, 3, 5, 7), dtype=torch.uint8)
+    nhwc = nchw.contiguous(memory_format=torch.channels_last)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    a, b = normalize(nchw, mean, std), normalize(nhwc, mean, std)
+    assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last)
+    expected = (nchw.float() / 255 - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    torch.testing.assert_close(a, expected)
+    torch.testing.assert_close(b, expected)
