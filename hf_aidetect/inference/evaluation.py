@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def _tune_threshold(
     threshold: float | None,
     target_fpr: float | None,
     score_kwargs: dict[str, Any],
+    scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The decision threshold and where it came from (fixed, tuned on validation, saved, or default)."""
     if threshold is not None:
@@ -101,7 +103,8 @@ def _tune_threshold(
     if validation is not None and len(validation):
         labels = dataset_labels(validation)
         if len(set(labels.tolist())) == 2:
-            scores = score_dataset(detector, validation, desc="validation", **score_kwargs)
+            if scores is None:
+                scores = score_dataset(detector, validation, desc="validation", **score_kwargs)
             choice = choose_threshold(labels, scores, target_fpr=target_fpr)
             return {
                 "value": choice.threshold,
@@ -174,6 +177,15 @@ def _splits(dataset_dict: DatasetDict | dict[str, Dataset], split: str) -> tuple
     return dataset, validation.with_format(None) if validation is not None else None
 
 
+def _given_scores(known: Mapping[str, np.ndarray], split: str, dataset: Dataset | None) -> np.ndarray | None:
+    """``known[split]`` as float64 when it has one score per row of ``dataset``, else None."""
+    given = known.get(split)
+    if given is None or dataset is None:
+        return None
+    given = np.asarray(given, dtype=np.float64)
+    return given if given.shape == (len(dataset),) else None
+
+
 def _apply_threshold(model: Any, info: dict[str, Any], split: str, save_to: str | Path | None) -> float:
     """Set a tuned / fixed threshold on the model config (and save it to ``save_to``); return it."""
     value = float(info["value"])
@@ -214,6 +226,7 @@ def evaluate_model(
     device: str | None = None,
     progress: bool = False,
     seed: int = 0,
+    scores: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``dataset_dict[split]`` and write the report into ``out_dir``; return it.
 
@@ -223,7 +236,9 @@ def evaluate_model(
     keeps it) and written to ``save_threshold_to/config.json`` when that model folder is given (a
     fallback to the saved / default value writes nothing). Robustness uses a
     seeded subset of at most ``robustness_samples`` images (``None``: all). Datasets may carry a
-    training transform; it is ignored (the model's eval preprocessing is applied).
+    training transform; it is ignored (the model's eval preprocessing is applied). ``scores``: P(fake)
+    per row already computed for ``split`` / ``"validation"`` (e.g. by the Trainer), used instead of
+    scoring those splits again when their lengths match.
     """
     dataset, validation = _splits(dataset_dict, split)
     out = Path(out_dir)
@@ -231,9 +246,17 @@ def evaluate_model(
     detector = Detector.from_model(model, image_processor, device=device)
     score_kwargs = {"batch_size": batch_size, "num_workers": num_workers, "progress": progress}
     labels = dataset_labels(dataset)
-    scores = score_dataset(detector, dataset, desc=split, **score_kwargs)
+    known = dict(scores or {})
+    scores = _given_scores(known, split, dataset)
+    if scores is None:
+        scores = score_dataset(detector, dataset, desc=split, **score_kwargs)
     info = _tune_threshold(
-        detector, validation, threshold=threshold, target_fpr=target_fpr, score_kwargs=score_kwargs
+        detector,
+        validation,
+        threshold=threshold,
+        target_fpr=target_fpr,
+        score_kwargs=score_kwargs,
+        scores=_given_scores(known, "validation", validation),
     )
     value = _apply_threshold(model, info, split, save_threshold_to)
     metrics = _metrics(labels, scores, value)

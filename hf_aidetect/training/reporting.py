@@ -8,9 +8,11 @@ single-process inference, so other ranks skip it. The same code backs ``hf-aidet
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from datasets import DatasetDict
 
 from hf_aidetect.training.arguments import ScriptArguments
@@ -46,9 +48,15 @@ def threshold_results(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_evaluation_report(
-    trainer: Any, splits: DatasetDict, script_args: ScriptArguments
+    trainer: Any,
+    splits: DatasetDict,
+    script_args: ScriptArguments,
+    scores: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write ``OUTPUT_DIR/evaluation/`` for the best model; return its :func:`threshold_results`.
+
+    ``scores``: P(fake) of the validation / test rows from the Trainer's final evaluation, so the report
+    does not run the model over those splits a second time (the robustness and gallery passes still do).
 
     A failure is logged, not raised (returns ``{}``): the model and metrics are saved, a push must still run.
     """
@@ -69,6 +77,7 @@ def write_evaluation_report(
             batch_size=args.per_device_eval_batch_size,
             num_workers=None if args.dataloader_num_workers else 0,  # None: the inference layer picks
             seed=args.seed,
+            scores=scores,
         )
     except Exception:  # any report failure must not lose the finished training (or its push)
         logger.exception(

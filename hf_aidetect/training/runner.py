@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import transformers
 from datasets import DatasetDict
 from transformers import set_seed
@@ -88,13 +89,36 @@ def evaluate_splits(trainer: DetectionTrainer, splits: DatasetDict, names: list[
     Splits are registered by name on ``trainer.eval_dataset``: ``Trainer`` caches its evaluation data loader
     under one key for every dataset *object* when workers are persistent, so evaluating a second dataset
     object silently re-uses the first one's loader (test metrics would be validation metrics).
+    Each split's P(fake) scores are kept in ``trainer.split_scores`` (see :func:`fake_scores`).
     """
     trainer.eval_dataset = {name: splits[name] for name in names}
+    trainer.split_scores = {}
     results: dict[str, Any] = {}
     for name in names:
         prefix = "train" if name == "train_eval" else name
         results.update(trainer.evaluate(name, metric_key_prefix=prefix))
+        scores = fake_scores(trainer, len(splits[name]))
+        if scores is not None:
+            trainer.split_scores[name] = scores
     return results
+
+
+def fake_scores(trainer: DetectionTrainer, expected: int) -> np.ndarray | None:
+    """P(fake) per row of the split just evaluated, from the Trainer's own logits; None if unusable.
+
+    The evaluation report takes these instead of running the model over validation and test again. Not
+    under fp16 / bf16 (the report scores in the saved model's precision) or when the logits are missing.
+    """
+    output = getattr(trainer, "last_eval_output", None)
+    logits = getattr(output, "predictions", None)
+    if trainer.args.bf16 or trainer.args.fp16 or logits is None:
+        return None
+    logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits, dtype=np.float64)
+    if logits.ndim != 2 or len(logits) != expected:
+        return None
+    fake = int(trainer.model.config.label2id.get("fake", 1))
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted[:, fake] / shifted.sum(axis=1)
 
 
 def _trainer_args(training_args: DetectionTrainingArguments) -> DetectionTrainingArguments:
@@ -213,7 +237,10 @@ def _train(
     if trainer.is_world_process_zero():
         _write_outputs(trainer, results, report)
         if script_args.evaluation_report:
-            results.update(write_evaluation_report(trainer, report_splits(splits), script_args))
+            report = write_evaluation_report(
+                trainer, report_splits(splits), script_args, scores=getattr(trainer, "split_scores", None)
+            )
+            results.update(report)
             _write_results(Path(trainer.args.output_dir), results)
         if script_args.write_model_card:
             trainer.create_model_card()  # after the report: it embeds the plots and the threshold

@@ -95,6 +95,12 @@ class DetectionTrainer(Trainer):
             dataset = batch_fetch(dataset)
         return super()._get_dataloader(dataset, *args, **kwargs)
 
+    def evaluation_loop(self, *args: Any, **kwargs: Any) -> Any:
+        """The Trainer's loop; its output (logits, labels) is kept in ``last_eval_output`` for reuse."""
+        output = super().evaluation_loop(*args, **kwargs)
+        self.last_eval_output = output
+        return output
+
     def compute_loss(
         self,
         model: nn.Module,

@@ -49,3 +49,53 @@ def test_sweep_points_skip_the_report_unless_asked(tmp_path: Path, overrides: di
     spec = _sweep(tmp_path, overrides)
     script_args, _, _ = parse_recipe_args([*point_argv(spec, spec.points()[0]), "--dataset", "data"])
     assert script_args.evaluation_report is expected
+
+
+def test_report_reuses_the_trainers_scores_for_validation_and_test(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from hf_aidetect.inference import evaluation, scoring
+    from hf_aidetect.training.runner import train
+    from tests.training.conftest import TINY_CNN, recipe_args
+
+    clean_passes: list[str] = []
+    real_score = scoring.score_dataset
+
+    def counting(detector, dataset, *, perturbation=None, **kwargs):
+        if perturbation is None:
+            clean_passes.append(kwargs.get("desc", "?"))
+        return real_score(detector, dataset, perturbation=perturbation, **kwargs)
+
+    monkeypatch.setattr(evaluation, "score_dataset", counting)
+    out = tmp_path / "out"
+    args = recipe_args(
+        tiny_data, out, TINY_CNN, num_train_epochs=1, evaluation_report=True, robustness_samples=0
+    )
+    results = train(*args)
+    assert clean_passes == []  # neither validation nor test was run through the model a second time
+    report = json.loads((out / "evaluation" / "metrics.json").read_text())
+    assert report["num_samples"] == 16
+    assert report["metrics_at_0.5"]["roc_auc"] == pytest.approx(results["test_roc_auc"], abs=1e-6)
+    assert report["metrics_at_0.5"]["accuracy"] == pytest.approx(results["test_accuracy"], abs=1e-6)
+
+
+def test_fake_scores_are_the_softmax_of_the_trainers_logits_and_skip_mixed_precision() -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hf_aidetect.training.runner import fake_scores
+
+    logits = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
+    trainer = SimpleNamespace(
+        last_eval_output=SimpleNamespace(predictions=logits),
+        args=SimpleNamespace(bf16=False, fp16=False),
+        model=SimpleNamespace(config=SimpleNamespace(label2id={"real": 0, "fake": 1})),
+    )
+    expected = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+    np.testing.assert_allclose(fake_scores(trainer, 3), expected)
+    assert fake_scores(trainer, 4) is None  # not one score per row
+    trainer.args.bf16 = True
+    assert fake_scores(trainer, 3) is None
