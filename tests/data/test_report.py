@@ -57,23 +57,27 @@ def test_imbalance_without_minority_is_infinite():
     assert summary.to_dict()["imbalance_ratio"] is None
 
 
-@pytest.mark.parametrize(("cores", "workers"), [(1, 1), (2, 2), (4, 3), (16, 8)])
-def test_dataloader_defaults_fit_the_machine(monkeypatch, cores, workers):
+@pytest.mark.parametrize(
+    ("cores", "cpu_workers", "cuda_workers"), [(1, 0, 1), (2, 0, 2), (4, 1, 3), (16, 4, 8)]
+)
+def test_dataloader_defaults_fit_the_machine(monkeypatch, cores, cpu_workers, cuda_workers):
     monkeypatch.setattr(loader, "default_num_workers", lambda: cores)
     cpu = default_dataloader_settings(device="cpu")
-    assert cpu["dataloader_num_workers"] == workers
-    assert cpu["dataloader_persistent_workers"] is True
+    assert cpu["dataloader_num_workers"] == cpu_workers  # the model's threads need the cores
+    assert cpu["dataloader_persistent_workers"] is (cpu_workers > 0)
     assert cpu["dataloader_pin_memory"] is False
-    assert cpu["dataloader_prefetch_factor"] >= 2
-    assert default_dataloader_settings(device="cuda")["dataloader_pin_memory"] is True
-    assert as_dataloader_kwargs(cpu)["num_workers"] == workers
+    assert cpu.get("dataloader_prefetch_factor", 2) >= 2
+    cuda = default_dataloader_settings(device="cuda")
+    assert cuda["dataloader_num_workers"] == cuda_workers and cuda["dataloader_pin_memory"] is True
+    assert as_dataloader_kwargs(cpu)["num_workers"] == cpu_workers
 
 
 def test_dataloader_defaults_are_valid_training_arguments(tmp_path):
     from transformers import TrainingArguments
 
-    args = TrainingArguments(output_dir=str(tmp_path), **default_dataloader_settings(device="cpu"))
-    assert args.dataloader_num_workers >= 1
+    for device in ("cpu", "cuda"):
+        args = TrainingArguments(output_dir=str(tmp_path), **default_dataloader_settings(device=device))
+        assert args.dataloader_num_workers >= 0
 
 
 def test_arrow_column_honours_select_and_shuffle():
