@@ -114,3 +114,14 @@ def test_apply_preresize_cache_feeds_a_dataloader(dataset_dict, tmp_path):
     assert len(batches) == 2
     assert batches[0]["pixel_values"].shape == (2, 3, SIZE, SIZE)
     assert batches[0]["labels"].dtype == torch.int64
+
+
+def test_process_pool_build_equals_in_process_build(dataset_dict, tmp_path, monkeypatch):
+    import hf_aidetect.data.cache as cache
+
+    serial = build_resized_cache(dataset_dict, SIZE, tmp_path / "serial")
+    monkeypatch.setattr(cache, "_ROWS_PER_PROCESS", 1)  # 4 images are enough for 2 processes
+    pooled = build_resized_cache(dataset_dict, SIZE, tmp_path / "pooled", num_proc=2)
+    for split in ("train", "test"):
+        assert pooled[split]["image"] == serial[split]["image"]
+        assert len(pooled[split].cache_files) >= 2  # one shard per process: the pool really ran
