@@ -21,13 +21,15 @@ BENCH_E2E_DATA=/path/to/kaggle_layout python -m benchmarks.run --cases d   # end
 
 {case_table}
 
-Fast-path pieces, all recipe switches: on CPU the trainer gives torch `max(1, cores - loader workers)`
-threads (`--torch_threads N` or `OMP_NUM_THREADS` override); `--preresize_cache true` decodes + resizes
-once into a memory-mapped uint8 Arrow cache (`--preresize_cache_dir`, default
-`HF_DATASETS_CACHE/hf_aidetect_preresize`; `hf_aidetect/data/cache.py`); `--device_preprocessing true`
-(with the cache) ships uint8 batches and crops / flips / normalises on the training device and
-`--channels_last true` converts conv weights (`hf_aidetect/training/acceleration.py`). bf16,
+Fast-path pieces (`hf_aidetect/data/loader.py`, `cache.py`, `hf_aidetect/training/acceleration.py`):
+every Trainer loader fetches whole transformed batches (`batch_fetch`); on CPU the loader gets a quarter
+of the cores as workers (none on 2 cores) and torch the rest (`--torch_threads N` or `OMP_NUM_THREADS`
+override); `--preresize_cache true` decodes + resizes once into a memory-mapped uint8 Arrow cache
+(`--preresize_cache_dir`, default `HF_DATASETS_CACHE/hf_aidetect_preresize`); `--device_preprocessing
+true` (with the cache) ships uint8 batches and crops / flips / blurs / normalises them batched on the
+training device (GPU, or the CPU training process); `--channels_last true` converts conv weights. bf16,
 `torch.compile` and SDPA are the existing `--bf16`, `--torch_compile` and `--attn_implementation sdpa`.
+`recipes/demo_cnn.yaml` (case d) ships with the cache, device preprocessing and channels_last on.
 """
 
 

@@ -112,6 +112,24 @@ def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:
     return model
 
 
+def native_bf16(device_type: str) -> bool:
+    """Whether ``device_type`` ("cuda" / "cpu") computes bf16 in hardware, so autocast to it pays off.
+
+    CUDA: Ampere or newer. CPU: AVX512-BF16 or AMX (read from ``/proc/cpuinfo``; False where unknown);
+    other x86 CPUs only emulate bf16 matmuls, which is slower than fp32.
+    """
+    if device_type.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+    if device_type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            flags = info.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def speed_switches(device: str) -> dict[str, Any]:
     """Recommended ``TrainingArguments`` / ``ModelArguments`` values for ``device`` (``"cuda"`` or ``"cpu"``).
 

@@ -265,12 +265,20 @@ class DetectionTrainingArguments(TrainingArguments):
         default=None, metadata={"help": "Pin host memory (default: the data layer's choice, on for CUDA)."}
     )
 
+    auto_bf16: bool = field(
+        default=False,
+        metadata={
+            "help": "bf16 autocast where the hardware computes bf16 natively (Ampere+ GPU; CPU with "
+            "AVX512-BF16 or AMX), fp32 elsewhere. --bf16 / --fp16 given explicitly win."
+        },
+    )
     ddp_find_unused_parameters: bool | None = field(
         default=False, metadata={"help": "DDP: search for unused parameters each step (not needed here)."}
     )
 
     def __post_init__(self) -> None:
         self._fill_dataloader_defaults()
+        self._resolve_auto_bf16()
         if not self.use_cpu and _multi_process_without_accelerator():
             # torchrun / `accelerate launch --multi_gpu` on a CPU-only machine: without use_cpu, accelerate
             # initialises gloo but reports a non-distributed state, so every rank would train alone.
@@ -291,6 +299,21 @@ class DetectionTrainingArguments(TrainingArguments):
                     self.dataloader_prefetch_factor = settings.get("dataloader_prefetch_factor")
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = bool(settings.get("dataloader_pin_memory", False))
+
+    def _resolve_auto_bf16(self) -> None:
+        if not self.auto_bf16 or self.bf16 or self.fp16:
+            return
+        import torch
+
+        from hf_aidetect.training.acceleration import native_bf16
+
+        on_gpu = not self.use_cpu and torch.cuda.is_available()
+        if native_bf16("cuda" if on_gpu else "cpu"):
+            self.bf16 = True
+            self.use_cpu = self.use_cpu or not on_gpu  # transformers wants CPU bf16 spelled out
+            logger.info("--auto_bf16: bf16 autocast (native on this %s).", "GPU" if on_gpu else "CPU")
+        else:
+            logger.info("--auto_bf16: fp32 (no native bf16 on this %s).", "GPU" if on_gpu else "CPU")
 
     def load_in_main_process(self, why: str) -> None:
         """Drop the *default* loader workers (never ones the user set) when the loader's work is trivial."""

@@ -150,3 +150,45 @@ def test_device_preprocessing_on_cpu_drops_default_workers_only(tiny_data: Path,
     _, explicit, _ = recipe_args(tiny_data, tmp_path / "b", TINY_CNN, dataloader_num_workers=1, **switches)
     explicit.load_in_main_process("device preprocessing on the CPU")
     assert explicit.dataloader_num_workers == 1  # the user's choice stands
+
+
+@pytest.mark.parametrize(
+    ("native", "flags", "bf16"),
+    [
+        (True, {}, True),  # native bf16: autocast on (and use_cpu spelled out on a CPU-only box)
+        (False, {}, False),  # emulated bf16 would be slower than fp32
+        (False, {"bf16": True, "use_cpu": True}, True),  # an explicit precision wins
+    ],
+)
+def test_auto_bf16_follows_the_hardware(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, native: bool, flags: dict, bf16: bool
+) -> None:
+    import hf_aidetect.training.acceleration as acceleration
+
+    monkeypatch.setattr(acceleration, "native_bf16", lambda device_type: native)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _, args, _ = recipe_args(tiny_data, tmp_path / "out", TINY_CNN, auto_bf16=True, **flags)
+    assert args.bf16 is bf16 and not args.fp16
+    assert args.use_cpu is (bf16 or bool(flags.get("use_cpu")))
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import builtins
+
+    from hf_aidetect.training.acceleration import native_bf16
+
+    real_open = builtins.open
+    for flags, expected in (
+        ("fpu avx512f avx512_bf16", True),
+        ("fpu amx_bf16", True),
+        ("fpu avx512f", False),
+    ):
+        cpuinfo = tmp_path / "cpuinfo"
+        cpuinfo.write_text(f"flags : {flags}\n")
+        monkeypatch.setattr(
+            builtins,
+            "open",
+            lambda path, *a, _c=cpuinfo, **k: real_open(_c if path == "/proc/cpuinfo" else path, *a, **k),
+        )
+        assert native_bf16("cpu") is expected
+    assert native_bf16("mps") is False
