@@ -367,15 +367,27 @@ def _jpeg_roundtrip(image: torch.Tensor, quality: int) -> torch.Tensor:
     return torch.from_numpy(decoded.copy()).permute(2, 0, 1).float().to(image.device)
 
 
-class CachedTrainTransform:
-    """``with_transform`` callable for a cached train split: crop/flip (+ optional JPEG, blur), normalise.
+def jpeg_recompress(pixels: torch.Tensor, augment: Any, generator: torch.Generator | None) -> torch.Tensor:
+    """Re-encode a random ``augment.jpeg_prob`` share of uint8 CPU ``[B, 3, H, W]`` pixels as JPEG, in place.
 
-    Picklable for data-loader workers; with a ``seed`` each worker draws from its own seeded stream.
+    Quality ~ U(``augment.jpeg_quality``) per image. PIL does the work, so this runs where the loader runs.
     """
+    jpeg_prob = float(getattr(augment, "jpeg_prob", 0.0))
+    if jpeg_prob <= 0:
+        return pixels
+    draws = torch.rand(len(pixels), 2, generator=generator)
+    q_lo, q_hi = getattr(augment, "jpeg_quality", (60, 95))
+    for i in torch.nonzero(draws[:, 0] < jpeg_prob).flatten().tolist():
+        quality = round(q_lo + (q_hi - q_lo) * float(draws[i, 1]))
+        pixels[i] = _jpeg_roundtrip(pixels[i].float(), quality).to(torch.uint8)
+    return pixels
 
-    def __init__(self, preprocess: Any, augment: Any = None, seed: int | None = None) -> None:
-        self.preprocess, self.augment, self.seed = preprocess, augment, seed
-        self._generator: torch.Generator | None = None
+
+class SeededPerWorker:
+    """A ``torch.Generator`` per data-loader worker (and the main process), seeded from ``self.seed``."""
+
+    seed: int | None = None
+    _generator: torch.Generator | None = None
 
     def _rng(self) -> torch.Generator | None:
         if self.seed is None:
@@ -384,6 +396,17 @@ class CachedTrainTransform:
             info = torch.utils.data.get_worker_info()
             self._generator = torch.Generator().manual_seed(self.seed + 1000003 * (info.id if info else 0))
         return self._generator
+
+
+class CachedTrainTransform(SeededPerWorker):
+    """``with_transform`` callable for a cached train split: crop/flip (+ optional JPEG, blur), normalise.
+
+    Picklable for data-loader workers; with a ``seed`` each worker draws from its own seeded stream.
+    """
+
+    def __init__(self, preprocess: Any, augment: Any = None, seed: int | None = None) -> None:
+        self.preprocess, self.augment, self.seed = preprocess, augment, seed
+        self._generator = None
 
     def augment_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 ``[B, 3, S, S]`` -> augmented 0..255 ``[B, 3, size, size]`` (runs on any device)."""

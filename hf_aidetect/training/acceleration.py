@@ -22,7 +22,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from hf_aidetect.data.cache import blur_some, decode_cached, normalize, random_resized_crop_flip
+from hf_aidetect.data.cache import (
+    SeededPerWorker,
+    blur_some,
+    decode_cached,
+    jpeg_recompress,
+    normalize,
+    random_resized_crop_flip,
+)
 from hf_aidetect.training.trainer import DetectionTrainer
 
 logger = logging.getLogger(__name__)
@@ -32,8 +39,8 @@ class DevicePreprocess:
     """uint8 ``[B, 3, S, S]`` on any device -> normalised float ``[B, 3, size, size]`` on that device.
 
     Training: batched random resized crop + flip and Gaussian blur (the ``AugmentConfig`` crop / flip /
-    blur fields); evaluation: antialiased resize when ``S != size``. JPEG re-compression needs PIL, so it
-    stays on the CPU transforms.
+    blur fields); evaluation: antialiased resize when ``S != size``. JPEG re-compression needs PIL: the
+    loader does it (:class:`Uint8Transform` with an ``augment``).
     """
 
     def __init__(self, preprocess: Any, augment: Any = None, seed: int | None = None) -> None:
@@ -66,20 +73,31 @@ class DevicePreprocess:
         return out
 
 
-class Uint8Transform:
-    """``with_transform`` callable for a cached split: uint8 pixels out, the pixel work left to the device."""
+class Uint8Transform(SeededPerWorker):
+    """``with_transform`` callable for a cached split: uint8 pixels out, the pixel work left to the device.
+
+    With an ``augment`` whose ``jpeg_prob`` > 0 (the train split), JPEG re-compression, which needs PIL,
+    happens here in the loader, on the cached image before the device crops it.
+    """
+
+    def __init__(self, augment: Any = None, seed: int | None = None) -> None:
+        self.augment, self.seed = augment, seed
+        self._generator = None
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
         # Channels-last, as decoded: the CPU crop kernel is ~2.5x faster on it than on NCHW.
-        out = {"pixel_values": decode_cached(batch["image"]).contiguous()}
+        pixels = decode_cached(batch["image"])
+        if self.augment is not None:
+            pixels = jpeg_recompress(pixels, self.augment, self._rng())
+        out = {"pixel_values": pixels}
         if "label" in batch:
             out["labels"] = torch.as_tensor(batch["label"], dtype=torch.int64)
         return out
 
 
-def build_uint8_transform() -> Uint8Transform:
+def build_uint8_transform(augment: Any = None, seed: int | None = None) -> Uint8Transform:
     """A picklable :class:`Uint8Transform` (works in spawned data-loader workers)."""
-    return Uint8Transform()
+    return Uint8Transform(augment, seed)
 
 
 class DevicePreprocessMixin:

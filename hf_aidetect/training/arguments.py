@@ -127,7 +127,7 @@ class ScriptArguments:
         metadata={
             "help": "With --preresize_cache: the loader ships the cached uint8 pixels and crop / flip / "
             "blur / normalisation run batched on the training device (GPU or CPU; on CPU the loader then "
-            "needs no worker processes). JPEG re-compression is not available there."
+            "needs no worker processes); JPEG re-compression (PIL) stays in the loader."
         },
     )
     channels_last: bool = field(
@@ -169,12 +169,6 @@ class ScriptArguments:
             raise ConfigError(
                 "--device_preprocessing true needs --preresize_cache true (the device preprocesses the "
                 "cache's uint8 pixels): add --preresize_cache true or drop --device_preprocessing."
-            )
-        if self.augment and self.jpeg_prob > 0:
-            raise ConfigError(
-                f"--device_preprocessing true has no JPEG re-compression (it needs PIL on the CPU); "
-                f"--jpeg_prob {self.jpeg_prob} would be skipped: set --jpeg_prob 0 or drop "
-                "--device_preprocessing."
             )
 
     def augment_config(self) -> Any:

@@ -50,8 +50,10 @@ def build_splits(
     splits = _cached(dataset, preprocess, augment, script_args, training_args)
     if not script_args.device_preprocessing:
         return splits, None
-    uint8 = build_uint8_transform()
     for name in [name for name in splits if not name.startswith(UNCACHED_PREFIX)]:
+        # The train split's JPEG re-compression (PIL) happens in the loader; the rest on the device.
+        train = name == "train" and augment is not None
+        uint8 = build_uint8_transform(augment if train else None, seed=training_args.seed if train else None)
         splits[name] = splits[name].with_transform(uint8)
     logger.info("device preprocessing: uint8 batches, crop / flip / normalise on the training device.")
     return splits, DevicePreprocess(preprocess, augment, seed=training_args.seed)

@@ -67,3 +67,17 @@ def test_channels_last_and_switches_on_cpu():
     conv = to_channels_last(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)))
     assert conv[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert speed_switches("cpu") == {"attn_implementation": "sdpa"}
+
+
+def test_uint8_loader_recompresses_jpeg_for_the_device_path(cached):
+    rows = cached["train"][:]
+    plain = build_uint8_transform()(rows)["pixel_values"]
+    assert not plain.is_contiguous() and plain.is_contiguous(memory_format=torch.channels_last)
+    always = AugmentConfig(jpeg_prob=1.0, jpeg_quality=(20, 30))
+    first = build_uint8_transform(always, seed=0)(rows)["pixel_values"]
+    again = build_uint8_transform(always, seed=0)(rows)["pixel_values"]
+    assert first.dtype == torch.uint8 and first.shape == plain.shape
+    assert torch.equal(first, again)  # seeded
+    assert not torch.equal(first, plain)  # every image re-encoded at quality 20-30
+    never = build_uint8_transform(AugmentConfig(jpeg_prob=0.0), seed=0)(rows)["pixel_values"]
+    assert torch.equal(never, plain)
