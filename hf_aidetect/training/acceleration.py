@@ -22,10 +22,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from hf_aidetect.data.cache import (
+from hf_aidetect.data.cache import decode_cached
+from hf_aidetect.data.tensor_ops import (
     SeededPerWorker,
     blur_some,
-    decode_cached,
     jpeg_recompress,
     normalize,
     random_resized_crop_flip,

@@ -8,7 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hf_aidetect.data.cache import _crop_boxes, blur_some, gaussian_blur, normalize, random_resized_crop_flip
+from hf_aidetect.data.tensor_ops import (
+    _crop_boxes,
+    blur_some,
+    gaussian_blur,
+    normalize,
+    random_resized_crop_flip,
+)
 from hf_aidetect.data.transforms import AugmentConfig, PreprocessConfig, TrainTransform
 from hf_aidetect.training.acceleration import DevicePreprocess
 

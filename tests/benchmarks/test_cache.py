@@ -16,8 +16,8 @@ from hf_aidetect.data.cache import (
     build_resized_cache,
     cache_side,
     decode_cached,
-    random_resized_crop_flip,
 )
+from hf_aidetect.data.tensor_ops import random_resized_crop_flip
 from hf_aidetect.data.transforms import AugmentConfig, PreprocessConfig, build_eval_transform
 from tests.utils import write_exif_rotated_jpeg, write_rgb_jpeg, write_rgb_png
 
