@@ -119,6 +119,8 @@ def _measurements(work: Path, paths: list[Path], cores: int) -> tuple[list[tuple
     base = _paths_dataset(paths)
     eval_ds = with_detection_transform(base, build_eval_transform(preprocess))
     train_ds = with_detection_transform(base, build_train_transform(preprocess, AugmentConfig(), seed=0))
+    train_u8 = build_train_transform(preprocess, AugmentConfig(), seed=0, output="uint8")
+    train_u8_ds = with_detection_transform(base, train_u8)
     t0 = time.perf_counter()
     cached = apply_preresize_cache(
         {"train": base}, preprocess, work / "cache", augment=AugmentConfig(), seed=0, num_proc=cores
@@ -149,6 +151,12 @@ def _measurements(work: Path, paths: list[Path], cores: int) -> tuple[list[tuple
             "pre-resize cache + device preprocessing on this CPU (loader + batched crop/flip/normalise)",
             0,
             lambda: iterate(raw_u8, 0, check_size=False, on_batch=lambda px: device(px, train=True)),
+        ),
+        (
+            "train_u8",
+            "ours: train transform, uint8 out (--device_preprocessing without the cache; device normalises)",
+            0,
+            lambda: iterate(train_u8_ds, 0),
         ),
         (
             "per_example",

@@ -125,9 +125,10 @@ class ScriptArguments:
     device_preprocessing: bool = field(
         default=False,
         metadata={
-            "help": "With --preresize_cache: the loader ships the cached uint8 pixels and crop / flip / "
-            "blur / normalisation run batched on the training device (GPU or CPU; on CPU the loader then "
-            "needs no worker processes); JPEG re-compression (PIL) stays in the loader."
+            "help": "The loader ships uint8 pixels and the training device (GPU, or the CPU training "
+            "process) finishes them batched: with --preresize_cache crop / flip / blur / normalise (on "
+            "CPU the loader then needs no workers), without it normalisation only. JPEG re-compression "
+            "(PIL) stays in the loader."
         },
     )
     channels_last: bool = field(
@@ -162,13 +163,6 @@ class ScriptArguments:
         if self.torch_threads is not None and self.torch_threads < 1:
             raise ConfigError(
                 f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
-            )
-        if not self.device_preprocessing:
-            return
-        if not self.preresize_cache:
-            raise ConfigError(
-                "--device_preprocessing true needs --preresize_cache true (the device preprocesses the "
-                "cache's uint8 pixels): add --preresize_cache true or drop --device_preprocessing."
             )
 
     def augment_config(self) -> Any:

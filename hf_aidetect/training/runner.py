@@ -191,7 +191,11 @@ def train(
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
-    if script_args.device_preprocessing and training_args.device.type == "cpu":
+    if (
+        script_args.device_preprocessing
+        and script_args.preresize_cache
+        and training_args.device.type == "cpu"
+    ):
         # The loader only copies cached uint8 rows; the batched pixel work runs in the training process.
         training_args.load_in_main_process("device preprocessing on the CPU")
     workers = training_args.dataloader_num_workers or 0

@@ -3,10 +3,11 @@
 Default: the data layer's lazy PIL transforms (``with_transform``). ``--preresize_cache true``: every split
 is decoded and resized once into ``--preresize_cache_dir`` (default :func:`default_cache_dir`) by
 :func:`hf_aidetect.data.cache.apply_preresize_cache`, then augmented with torch ops only.
-``--device_preprocessing true`` (needs the cache): the loader ships uint8 pixels and a
-:class:`~hf_aidetect.training.acceleration.DevicePreprocess` crops / flips / normalises them on the
-training device. Besides ``train`` / ``validation`` / ``test``, the returned splits hold ``train_eval``
-(train without augmentation) and, with the cache, ``uncached_validation`` / ``uncached_test`` (the original
+``--device_preprocessing true``: the loader ships uint8 pixels and a
+:class:`~hf_aidetect.training.acceleration.DevicePreprocess` finishes them on the training device (with
+the cache: crop / flip / blur / normalise; without: PIL crops on the fly and the device normalises).
+Besides ``train`` / ``validation`` / ``test``, the returned splits hold ``train_eval`` (train without
+augmentation) and, with the cache, ``uncached_validation`` / ``uncached_test`` (the original
 image files, which the evaluation report reads with its own preprocessing).
 """
 
@@ -46,7 +47,11 @@ def build_splits(
     preprocess = PreprocessConfig.from_image_processor(processor)
     augment = script_args.augment_config()
     if not script_args.preresize_cache:
-        return _on_the_fly(dataset, preprocess, augment), None
+        if not script_args.device_preprocessing:
+            return _on_the_fly(dataset, preprocess, augment), None
+        # PIL still decodes, crops, flips, blurs and re-encodes per image; the device only normalises.
+        logger.info("Device preprocessing: uint8 batches, normalised on the training device.")
+        return _on_the_fly(dataset, preprocess, augment, output="uint8"), DevicePreprocess(preprocess)
     splits = _cached(dataset, preprocess, augment, script_args, training_args)
     if not script_args.device_preprocessing:
         return splits, None
@@ -59,7 +64,7 @@ def build_splits(
     return splits, DevicePreprocess(preprocess, augment, seed=training_args.seed)
 
 
-def _on_the_fly(dataset: DatasetDict, preprocess: Any, augment: Any) -> DatasetDict:
+def _on_the_fly(dataset: DatasetDict, preprocess: Any, augment: Any, output: str = "float") -> DatasetDict:
     from hf_aidetect.data.transforms import (
         build_eval_transform,
         build_train_transform,
@@ -67,11 +72,11 @@ def _on_the_fly(dataset: DatasetDict, preprocess: Any, augment: Any) -> DatasetD
     )
 
     train_transform = (
-        build_train_transform(preprocess, augment)
+        build_train_transform(preprocess, augment, output=output)
         if augment is not None
-        else build_eval_transform(preprocess)
+        else build_eval_transform(preprocess, output=output)
     )
-    eval_transform = build_eval_transform(preprocess)
+    eval_transform = build_eval_transform(preprocess, output=output)
     transforms = {split: train_transform if split == "train" else eval_transform for split in dataset}
     splits = with_detection_transform(dataset, transforms)
     splits["train_eval"] = with_detection_transform(dataset["train"], eval_transform)

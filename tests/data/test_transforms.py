@@ -213,3 +213,16 @@ def test_invalid_preprocess_config():
     with pytest.raises(ConfigError):
         PreprocessConfig(image_size=0)
     assert PreprocessConfig(resample="bicubic").resample == 3
+
+
+def test_uint8_output_is_the_same_pixels_before_normalisation(images):
+    from hf_aidetect.data.tensor_ops import normalize
+
+    augment = AugmentConfig(blur_prob=0.5, jpeg_prob=0.5)
+    floats = build_train_transform(PRE, augment, seed=3)(_batch(images))["pixel_values"]
+    raw = build_train_transform(PRE, augment, seed=3, output="uint8")(_batch(images))["pixel_values"]
+    assert raw.dtype == torch.uint8 and raw.shape == floats.shape
+    assert raw.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(normalize(raw, PRE.mean, PRE.std), floats, atol=1e-6, rtol=0)
+    with pytest.raises(ConfigError, match="output"):
+        build_eval_transform(PRE, output="float16")

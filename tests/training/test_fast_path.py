@@ -78,7 +78,6 @@ def test_predict_shares_the_thread_budget() -> None:
 @pytest.mark.parametrize(
     ("overrides", "flags"),
     [
-        ({"device_preprocessing": True}, r"--device_preprocessing.*--preresize_cache"),
         ({"torch_threads": 0}, r"--torch_threads"),
     ],
 )
@@ -189,3 +188,22 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch, tmp_pa
         )
         assert native_bf16("cpu") is expected
     assert native_bf16("mps") is False
+
+
+def test_device_preprocessing_without_the_cache_normalises_on_the_device(
+    tiny_data: Path, tmp_path: Path
+) -> None:
+    plain_args = recipe_args(tiny_data, tmp_path / "a", TINY_CNN, num_train_epochs=1)
+    device_args = recipe_args(
+        tiny_data, tmp_path / "b", TINY_CNN, num_train_epochs=1, device_preprocessing=True
+    )
+    plain, _, _ = build_trainer(*plain_args)
+    device, _, _ = build_trainer(*device_args)
+    assert isinstance(device, DevicePreprocessTrainer)
+    raw = next(iter(device.get_eval_dataloader()))
+    assert raw["pixel_values"].dtype == torch.uint8  # decoded + cropped by PIL, not normalised
+    expected = next(iter(plain.get_eval_dataloader()))["pixel_values"]
+    device.model.eval()
+    torch.testing.assert_close(device._prepare_inputs(raw)["pixel_values"], expected, atol=1e-6, rtol=0)
+    results = train(*device_args)
+    assert 0.0 <= results["test_accuracy"] <= 1.0
