@@ -122,13 +122,13 @@ class ScriptArguments:
             "i.e. under HF_HOME); reused across runs on the same data and image size."
         },
     )
-    device_preprocessing: bool = field(
-        default=False,
+    device_preprocessing: bool | None = field(
+        default=None,
         metadata={
             "help": "The loader ships uint8 pixels and the training device (GPU, or the CPU training "
             "process) finishes them batched: with --preresize_cache crop / flip / blur / normalise (on "
             "CPU the loader then needs no workers), without it normalisation only. JPEG re-compression "
-            "(PIL) stays in the loader."
+            "(PIL) stays in the loader. Default: on when training on a GPU, off on CPU."
         },
     )
     channels_last: bool = field(

@@ -137,10 +137,21 @@ def _card_callbacks(card_context: dict[str, Any]) -> list[Any]:
     return [ModelCardCallback(**card_context)]
 
 
+def resolve_device_preprocessing(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments
+) -> bool:
+    """``--device_preprocessing`` as given, else on for a GPU (it normalises for free; the loader ships 4x
+    fewer bytes) and off on CPU (the same work, moved from loader workers to the training process)."""
+    if script_args.device_preprocessing is None:
+        script_args.device_preprocessing = training_args.device.type == "cuda"
+    return script_args.device_preprocessing
+
+
 def build_trainer(
     script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: Any
 ) -> tuple[DetectionTrainer, DatasetDict, Any]:
     """Load data + model and assemble the ``DetectionTrainer``; returns it, the splits, the load report."""
+    resolve_device_preprocessing(script_args, training_args)
     from hf_aidetect.data import load_detection_dataset
     from hf_aidetect.metrics import build_compute_metrics
     from hf_aidetect.models import build_model
@@ -191,6 +202,7 @@ def train(
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
+    resolve_device_preprocessing(script_args, training_args)
     if (
         script_args.device_preprocessing
         and script_args.preresize_cache

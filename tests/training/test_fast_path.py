@@ -207,3 +207,19 @@ def test_device_preprocessing_without_the_cache_normalises_on_the_device(
     torch.testing.assert_close(device._prepare_inputs(raw)["pixel_values"], expected, atol=1e-6, rtol=0)
     results = train(*device_args)
     assert 0.0 <= results["test_accuracy"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("given", "device", "expected"),
+    [(None, "cuda", True), (None, "cpu", False), (False, "cuda", False), (True, "cpu", True)],
+)
+def test_device_preprocessing_defaults_on_for_gpus_only(given, device, expected) -> None:
+    from types import SimpleNamespace
+
+    from hf_aidetect.training.arguments import ScriptArguments
+    from hf_aidetect.training.runner import resolve_device_preprocessing
+
+    script_args = ScriptArguments(device_preprocessing=given)
+    training_args = SimpleNamespace(device=torch.device(device))
+    assert resolve_device_preprocessing(script_args, training_args) is expected
+    assert script_args.device_preprocessing is expected
