@@ -255,7 +255,6 @@ class CachedTrainTransform(SeededPerWorker):
                 out[i] = jpeg_roundtrip(out[i], round(q_lo + (q_hi - q_lo) * float(draws[i, 1])))
             out = blur_some(out, draws[:, 2] < blur_prob, draws[:, 3], getattr(aug, "blur_sigma", (0.1, 1.5)))
         return out
-        return out
 
     def __call__(self, batch: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
         pixels = self.augment_pixels(decode_cached(batch["image"]))

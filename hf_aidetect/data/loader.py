@@ -23,7 +23,7 @@ def cpu_loader_workers(cores: int, max_workers: int = 8) -> int:
 
     The model's own threads use every core; decoding costs a fraction of a training or inference step, and
     a worker process takes a whole core from the model while it runs. On 2 cores, decoding in the main
-    process with 2 torch threads measured 1.2x (training) and 1.5x (predict) one worker + 1 thread.
+    process with 2 torch threads measured 1.2x (training) and 1.4-1.9x (predict) one worker + 1 thread.
     """
     return max(0, min(max_workers, cores // 4))
 

@@ -111,7 +111,7 @@ def default_num_workers(num_files: int, batch_size: int, device: str = "cpu") ->
     """Decode worker processes: none for a single batch (start-up would cost more than it saves); on CUDA
     all cores but one, up to 8 (a GPU outruns one decoding core many times over); on CPU a quarter of the
     cores, up to 4 (:func:`~hf_aidetect.data.loader.cpu_loader_workers`: the model's threads need them;
-    none on 2 cores, where decoding in-process measured 1.5x one worker for the seed CNN)."""
+    none on 2 cores, where decoding in-process measured 1.4x one worker for the seed CNN)."""
     if num_files <= batch_size:
         return 0
     cores = os.cpu_count() or 1

@@ -23,6 +23,7 @@ from transformers import set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.training.acceleration import DevicePreprocessTrainer, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 from hf_aidetect.training.outputs import (
@@ -113,12 +114,11 @@ def fake_scores(trainer: DetectionTrainer, expected: int) -> np.ndarray | None:
     logits = getattr(output, "predictions", None)
     if trainer.args.bf16 or trainer.args.fp16 or logits is None:
         return None
-    logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits, dtype=np.float64)
-    if logits.ndim != 2 or len(logits) != expected:
+    try:
+        scores = fake_probabilities(logits)  # the softmax compute_metrics scores with
+    except ValueError:  # not [N, 2] real / fake logits
         return None
-    fake = int(trainer.model.config.label2id.get("fake", 1))
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted[:, fake] / shifted.sum(axis=1)
+    return scores if len(scores) == expected else None
 
 
 def _trainer_args(training_args: DetectionTrainingArguments) -> DetectionTrainingArguments:

@@ -60,7 +60,7 @@ def build_splits(
         train = name == "train" and augment is not None
         uint8 = build_uint8_transform(augment if train else None, seed=training_args.seed if train else None)
         splits[name] = splits[name].with_transform(uint8)
-    logger.info("device preprocessing: uint8 batches, crop / flip / normalise on the training device.")
+    logger.info("Device preprocessing: uint8 batches, crop / flip / blur / normalise on the training device.")
     return splits, DevicePreprocess(preprocess, augment, seed=training_args.seed)
 
 

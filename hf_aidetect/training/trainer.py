@@ -79,10 +79,8 @@ class DetectionTrainer(Trainer):
         card_context: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        if kwargs.get("data_collator") is None and len(args) < 2:
-            kwargs["data_collator"] = (
-                collate_batches  # stacked batches from BatchFetch go through as they are
-            )
+        if kwargs.get("data_collator") is None and len(args) < 3:  # (model, args, data_collator, ...)
+            kwargs["data_collator"] = collate_batches  # BatchFetch's stacked batches go through as they are
         super().__init__(*args, **kwargs)
         self.class_weights = (
             None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)

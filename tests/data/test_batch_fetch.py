@@ -65,3 +65,16 @@ def test_collate_batches_still_stacks_a_list_of_examples():
     ]
     batch = collate_batches(examples)
     assert batch["pixel_values"].shape == (2, 3, 2, 2) and batch["labels"].tolist() == [1, 0]
+
+
+def test_detection_trainer_defaults_to_the_batch_collator_with_positional_arguments(tmp_path):
+    from transformers import TrainingArguments
+
+    from hf_aidetect.training.trainer import DetectionTrainer
+
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to="none")
+    model = torch.nn.Linear(2, 2)
+    assert DetectionTrainer(model, args).data_collator is collate_batches
+    assert DetectionTrainer(model=model, args=args).data_collator is collate_batches
+    mine = lambda batch: batch  # noqa: E731
+    assert DetectionTrainer(model, args, mine).data_collator is mine
