@@ -1,9 +1,10 @@
-"""Case a: data path throughput on 256 px JPEGs (images/s, and per core / per worker).
+"""Case a: data path throughput on 256 px JPEGs -> 224 px inputs (images/s, and per core / per worker).
 
-Rows: the raw PIL decode + bilinear resize limit on one core; the stock path (``imagefolder`` + the ViT
-image processor via ``with_transform``, Trainer's default of 0 workers); ours (the data layer's train / eval
-transforms) through a torch DataLoader at 0, 1, 2 and N workers; and ours on the pre-resize cache.
-Timing starts when the first batch arrives (worker start-up excluded) and takes the best of the repeats.
+Rows: the raw PIL decode + crop floor on one core; the stock path (``imagefolder`` + the ViT image processor
+via ``with_transform``, Trainer's default of 0 workers: a resize); ours (the preprocessing pipeline's
+native-resolution windows, the default) through the Trainer's loader at 0, 1, 2 and N workers; the resize
+geometry; the decode cache; and the device placement's loader side. Timing starts when the first batch
+arrives (worker start-up excluded) and takes the best of the repeats.
 """
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ BATCH = 32
 SIZE = 224
 
 
-def raw_decode_resize(paths: list[Path]) -> tuple[int, float]:
-    """PIL decode + convert("RGB") + bilinear resize to 224 of every file, one core."""
+def raw_decode_crop(paths: list[Path]) -> tuple[int, float]:
+    """PIL decode + convert("RGB") + a 224 px crop of every file, one core: the default geometry's floor."""
     from PIL import Image
 
     start = time.perf_counter()
     for path in paths:
         with Image.open(path) as image:
-            image.convert("RGB").resize((SIZE, SIZE), Image.BILINEAR)
+            image.convert("RGB").crop((16, 16, 16 + SIZE, 16 + SIZE)).load()
     return len(paths), time.perf_counter() - start
 
 
@@ -42,37 +43,33 @@ def iterate(
     dataset: Any,
     workers: int,
     collate: Callable | None = None,
-    check_size: bool = True,
-    per_example: bool = False,
-    on_batch: Callable[[Any], Any] | None = None,
+    on_batch: Callable[[dict[str, Any]], Any] | None = None,
 ) -> tuple[int, float]:
     """One pass of a DataLoader; timed from the first batch on. Returns (images after batch 1, seconds).
 
-    Ours goes through the loader ``DetectionTrainer`` builds: :func:`hf_aidetect.data.loader.batch_fetch`
-    hands each transformed batch through as it is. ``collate`` (the stock recipe's collator) or
-    ``per_example=True``: a plain ``DataLoader`` over the ``datasets.Dataset``, which splits every batch
-    into examples for the collator to stack again. ``on_batch``: work the training process does per batch
-    (device preprocessing), timed with the loader.
+    Ours goes through the loader ``DetectionTrainer`` builds: a ``PreprocessedSplit`` sampled by a
+    ``KeyedSampler`` (whole batches, keyed augmentation draws). ``collate``: the stock recipe's plain
+    ``DataLoader`` over its ``datasets.Dataset``. ``on_batch``: work the training process does per batch
+    (the device stage), timed with the loader.
     """
     import torch
-    from transformers import default_data_collator
 
-    from hf_aidetect.data.loader import batch_fetch, collate_batches
+    from hf_aidetect.data.loader import KeyedSampler, PreprocessedSplit, collate_batches
 
     kwargs: dict[str, Any] = {"num_workers": workers, "prefetch_factor": 2 if workers else None}
-    if collate is not None or per_example:
-        collate = collate or default_data_collator
-        loader = torch.utils.data.DataLoader(dataset, BATCH, shuffle=True, collate_fn=collate, **kwargs)
-    else:
+    if isinstance(dataset, PreprocessedSplit):
+        sampler = KeyedSampler(len(dataset), seed=0)
         loader = torch.utils.data.DataLoader(
-            batch_fetch(dataset), BATCH, shuffle=True, collate_fn=collate_batches, **kwargs
+            dataset, BATCH, sampler=sampler, collate_fn=collate_batches, **kwargs
         )
+    else:
+        loader = torch.utils.data.DataLoader(dataset, BATCH, shuffle=True, collate_fn=collate, **kwargs)
     batches: Iterator[dict[str, Any]] = iter(loader)
     first = next(batches)
-    assert not check_size or first["pixel_values"].shape[-1] == SIZE
+    assert first["pixel_values"].shape[-1] == SIZE
     start, count = time.perf_counter(), 0
     for batch in batches:
-        pixels = on_batch(batch["pixel_values"]) if on_batch is not None else batch["pixel_values"]
+        pixels = on_batch(batch) if on_batch is not None else batch["pixel_values"]
         count += len(pixels)
     return count, time.perf_counter() - start
 
@@ -81,7 +78,7 @@ def _paths_dataset(paths: list[Path]) -> Any:
     import datasets
 
     data = {"image": [str(p) for p in paths], "label": [i % 2 for i in range(len(paths))]}
-    return datasets.Dataset.from_dict(data).cast_column("image", datasets.Image())
+    return datasets.DatasetDict(train=datasets.Dataset.from_dict(data).cast_column("image", datasets.Image()))
 
 
 def _row(path_name: str, workers: int, images_s: float, cores: int, **extra: Any) -> dict[str, Any]:
@@ -100,69 +97,80 @@ def _measurements(work: Path, paths: list[Path], cores: int) -> tuple[list[tuple
     from transformers import ViTImageProcessorPil
 
     from benchmarks.stock_recipe import collate_fn, load_imagefolder, make_transform
-    from hf_aidetect.data.cache import apply_preresize_cache
-    from hf_aidetect.data.transforms import (
+    from hf_aidetect.data.preprocessing import (
         AugmentConfig,
+        InputSpec,
+        PipelineConfig,
         PreprocessConfig,
-        build_eval_transform,
-        build_train_transform,
-        with_detection_transform,
+        create_transforms,
+        prepare_splits,
     )
-    from hf_aidetect.training.acceleration import DevicePreprocess, build_uint8_transform
 
     setup: dict[str, float] = {}
     t0 = time.perf_counter()
     stock_ds = load_imagefolder(paths[0].parents[2])["train"]
     stock_ds = stock_ds.with_transform(make_transform(ViTImageProcessorPil()))
     setup["stock"] = round(time.perf_counter() - t0, 2)
-    preprocess = PreprocessConfig(image_size=SIZE)
-    base = _paths_dataset(paths)
-    eval_ds = with_detection_transform(base, build_eval_transform(preprocess))
-    train_ds = with_detection_transform(base, build_train_transform(preprocess, AugmentConfig(), seed=0))
-    train_u8 = build_train_transform(preprocess, AugmentConfig(), seed=0, output="uint8")
-    train_u8_ds = with_detection_transform(base, train_u8)
+    base, augment = _paths_dataset(paths), AugmentConfig()
+    crop = create_transforms(InputSpec(size=SIZE), augment=augment, seed=0)
+    on_device = create_transforms(InputSpec(size=SIZE), augment=augment, seed=0, device_preprocessing=True)
+    resize_spec = InputSpec(size=SIZE, geometry="resize")
+    resize = create_transforms(resize_spec, PreprocessConfig(geometry="resize"), augment, seed=0)
+    plain = prepare_splits(base, crop)
     t0 = time.perf_counter()
-    cached = apply_preresize_cache(
-        {"train": base}, preprocess, work / "cache", augment=AugmentConfig(), seed=0, num_proc=cores
-    )["train"]
+    cache = PipelineConfig(decode_cache=True, decode_cache_dir=str(work / "cache"))
+    cached = prepare_splits(base, crop, cache, num_proc=cores)
     setup["cache"] = round(time.perf_counter() - t0, 2)
-    raw_u8 = cached.with_transform(build_uint8_transform())
+    cached_u8 = prepare_splits(base, on_device, cache)["train"]
+    stage = on_device.device_stage
     plan = [
-        ("raw", "raw PIL decode + resize (limit)", 0, lambda: raw_decode_resize(paths)),
-        ("stock", "stock: imagefolder + ViTImageProcessorPil", 0, lambda: iterate(stock_ds, 0, collate_fn)),
-        ("eval", "ours: eval transform", 0, lambda: iterate(eval_ds, 0)),
+        ("raw", "raw PIL decode + 224 px crop (limit)", 0, lambda: raw_decode_crop(paths)),
+        (
+            "stock",
+            "stock: imagefolder + ViTImageProcessorPil (resize)",
+            0,
+            lambda: iterate(stock_ds, 0, collate_fn),
+        ),
+        (
+            "eval",
+            "ours: evaluation (centre window)",
+            0,
+            lambda: iterate(plain["validation" if "validation" in plain else "train_eval"], 0),
+        ),
     ]
     for w in sorted({0, 1, 2, cores}):
-        plan.append((f"train{w}", "ours: train transform", w, lambda w=w: iterate(train_ds, w)))
+        plan.append(
+            (f"train{w}", "ours: train, native crops (default)", w, lambda w=w: iterate(plain["train"], w))
+        )
+    plan.append(
+        (
+            "resize",
+            "ours: train, geometry resize (random resized crop)",
+            0,
+            lambda: iterate(prepare_splits(base, resize)["train"], 0),
+        )
+    )
     for w in sorted({0, cores}):
         plan.append(
-            (f"cache{w}", "ours: train transform on pre-resize cache", w, lambda w=w: iterate(cached, w))
+            (
+                f"cache{w}",
+                "ours: train, native crops from the decode cache",
+                w,
+                lambda w=w: iterate(cached["train"], w),
+            )
         )
-    device = DevicePreprocess(preprocess, AugmentConfig(), seed=0)
     plan += [
         (
             "u8",
-            "pre-resize cache, uint8 out (loader side of device preprocessing)",
+            "decode cache, uint8 out (loader side of device preprocessing)",
             0,
-            lambda: iterate(raw_u8, 0, check_size=False),
+            lambda: iterate(cached_u8, 0),
         ),
         (
             "u8_cpu",
-            "pre-resize cache + device preprocessing on this CPU (loader + batched crop/flip/normalise)",
+            "decode cache + device stage on this CPU (flip / normalise batched)",
             0,
-            lambda: iterate(raw_u8, 0, check_size=False, on_batch=lambda px: device(px, train=True)),
-        ),
-        (
-            "train_u8",
-            "ours: train transform, uint8 out (--device_preprocessing without the cache; device normalises)",
-            0,
-            lambda: iterate(train_u8_ds, 0),
-        ),
-        (
-            "per_example",
-            "ours: train transform, per-example collation (plain DataLoader)",
-            0,
-            lambda: iterate(train_ds, 0, per_example=True),
+            lambda: iterate(cached_u8, 0, on_batch=lambda b: stage(b["pixel_values"], b["augment_draws"])),
         ),
     ]
     return plan, setup
@@ -185,32 +193,17 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     rows = []
     for key, label, workers, _fn in plan:
         extra = {"setup_s": setup[key]} if key in ("stock",) else {}
-        extra = {"setup_s": setup["cache"]} if key == "cache0" else extra
+        extra = {"setup_s": setup["cache"]} if key == "cache0" else extra  # one-time decode, all cores
         rows.append(_row(label, workers, best[key], cores, **extra))
-    raw, stock = best["raw"], best["stock"]
-    ours = {0: best["train0"]}
-    cached_rate, u8_rate = {0: best["cache0"]}, best["u8"]
+    raw, stock, ours = best["raw"], best["stock"], best["train0"]
     for row in rows:
         row["vs raw per core"] = ratio(row["images/s per core"], raw)
         row["vs stock per core"] = ratio(row["images/s per core"], stock)
     targets = [
-        target("on-the-fly train path per worker vs raw decode+resize", ratio(ours[0], raw), 0.9),
-        target("on-the-fly train path vs stock path, per core", ratio(ours[0], stock), 2.0),
-        target(
-            "pre-resize cache vs on-the-fly (0 workers, CPU transforms in the loader)",
-            ratio(cached_rate[0], ours[0]),
-            5.0,
-        ),
-        target(
-            "pre-resize cache + device preprocessing on CPU (loader + batched preprocessing) vs on-the-fly",
-            ratio(best["u8_cpu"], ours[0]),
-            5.0,
-        ),
-        target(
-            "pre-resize cache, uint8 out (loader side; a GPU preprocesses) vs on-the-fly",
-            ratio(u8_rate, ours[0]),
-            5.0,
-        ),
+        target("train path (native crops) per worker vs raw decode + crop", ratio(ours, raw), 0.9),
+        target("train path (native crops) vs stock path, per core", ratio(ours, stock), 2.0),
+        target("decode cache vs on-the-fly (0 workers)", ratio(best["cache0"], ours), 5.0),
+        target("decode cache + device stage on this CPU vs on-the-fly", ratio(best["u8_cpu"], ours), 5.0),
     ]
     return {
         "columns": [
@@ -228,17 +221,13 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
             f"{n_images} JPEGs, 256x256, quality 90 (crops of scikit-learn's sample photos), output 224 px, "
             f"batch {BATCH}; best of {repeats} round-robin pass(es); torch threads = 1; {cores} cores.",
             "Per core = images/s / max(1, workers); with 0 workers the main process does it all on one core.",
-            "setup_s: stock = load_dataset('imagefolder'); cache = one-time build_resized_cache, all cores.",
-            "uint8 out: the loader ships the cached uint8 pixels as they are (4x fewer bytes than float32); "
-            "hf_aidetect.training.acceleration.DevicePreprocess crops / flips / normalises on the training "
-            "device: the 'uint8 out' row is the loader side only (a GPU does the rest), the 'device "
-            "preprocessing on this CPU' row adds that work on one CPU thread, as training on CPU does.",
-            "Ours = the loader DetectionTrainer builds (hf_aidetect.data.loader.batch_fetch: each transformed"
-            " batch goes through as is); the 'per-example collation' row is a plain DataLoader, which has "
-            "datasets split every batch into examples and the collator stack them again.",
+            "setup_s: stock = load_dataset('imagefolder'); cache = the one-time decode, all cores.",
+            "Native crops never resample (the default geometry: generator fingerprints survive); the stock "
+            "path and 'geometry resize' resample every image. uint8 out: the loader ships uint8 windows "
+            "(4x fewer bytes than float32) and the training device flips and normalises.",
         ],
     }
 
 
 if __name__ == "__main__":
-    sys.exit(case_main("a", "Data path throughput (256 px JPEGs -> 224)", run))
+    sys.exit(case_main("a", "Data path throughput (256 px JPEGs -> 224 px inputs)", run))

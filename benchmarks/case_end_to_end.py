@@ -1,7 +1,7 @@
 """Case d: end to end, in one run: our recipe against the stock Trainer recipe on the same data.
 
 Ours: ``python recipes/finetune_cnn.py --config recipes/demo_cnn.yaml --dataset DATA --output_dir OUT
---evaluation_report false`` as a user runs it (pre-resize cache + device preprocessing + channels_last,
+--evaluation_report false`` as a user runs it (decode cache + native-resolution crops + timed speed switches,
 bf16 where native, best-checkpoint handling, test metrics), then in fp32 and with on-the-fly decoding.
 Stock: ``benchmarks/stock_recipe.py`` (imagefolder + AutoImageProcessor + with_transform + Trainer defaults)
 on the same folders, starting from the same model (the recipe's config, same seed, saved as a checkpoint)
@@ -150,19 +150,19 @@ def _run_ours(data: Path, work: Path, epochs: int) -> list[tuple[str, Outcome]]:
     """Our recipe as shipped (first row: the target), then in fp32, then with on-the-fly decoding.
 
     ``--evaluation_report false``: the stock recipe writes no report, so neither does ours here. The
-    shipped recipe builds its pre-resize cache inside the timed run (a fresh cache folder).
+    shipped recipe builds its decode cache inside the timed run (a fresh cache folder).
     """
-    cache = work / "preresize_cache"
+    cache = work / "decode_cache"
     cmd = [sys.executable, "recipes/finetune_cnn.py", "--config", str(RECIPE), "--dataset", str(data)]
     cmd += ["--output_dir", str(work / "ours"), "--num_train_epochs", str(epochs)]
-    cmd += ["--evaluation_report", "false", "--preresize_cache_dir", str(cache)]
+    cmd += ["--evaluation_report", "false", "--decode_cache_dir", str(cache)]
     shutil.rmtree(cache, ignore_errors=True)  # the one-time build is timed too
     device = os.environ.get("BENCH_DEVICE", "cpu")
     precision = "bf16" if native_bf16(device) else "fp32"
     runs = [(f"{SHIPPED} ({precision} via --auto_bf16)", _run_variant(cmd, work, "ours", []))]
     fp32 = ["--auto_bf16", "false"]
     runs.append(("ours, fp32 (--auto_bf16 false; cache reused)", _run_variant(cmd, work, "ours_fp32", fp32)))
-    on_the_fly = [*fp32, "--preresize_cache", "false", "--device_preprocessing", "false"]
+    on_the_fly = [*fp32, "--decode_cache", "false", "--device_preprocessing", "false"]
     label = "ours, fp32, on-the-fly decoding (no cache; loader workers + torch threads per machine defaults)"
     runs.append((label, _run_variant(cmd, work, "ours_on_the_fly", on_the_fly)))
     return runs
@@ -220,11 +220,11 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
             "weights, batch size, optimizer, learning-rate schedule.",
             "Stock has no augmentation (the docs' image-processor transform has none); ours: the recipe's.",
             "Order: stock first, then ours. Ours runs with --evaluation_report false (stock writes no "
-            "report). As shipped, demo_cnn.yaml builds the pre-resize cache inside the timed run, then "
-            "trains with device preprocessing (on CPU: no loader workers, all cores for torch), "
-            "channels_last and --auto_bf16 (bf16 autocast only where the hardware has it: AVX512-BF16 / "
-            "AMX CPUs, Ampere+ GPUs). The fp32 row reuses the cache; the on-the-fly row decodes every "
-            "epoch (loader workers = a quarter of the cores, none on 2).",
+            "report). As shipped, demo_cnn.yaml builds the decode cache inside the timed run, then "
+            "trains on native-resolution crops with the speed switches it times (channels_last; bf16 "
+            "only where the hardware has it: AVX512-BF16 / AMX CPUs, Ampere+ GPUs). The fp32 row reuses "
+            "the cache; the on-the-fly row decodes every epoch (loader workers = a quarter of the cores, "
+            "none on 2).",
             "cpu_s: user + system CPU seconds of the recipe process and its data-loader workers (less "
             "sensitive than wall time to other load on the machine). Recipes run one after another.",
         ],

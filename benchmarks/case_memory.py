@@ -26,15 +26,10 @@ OUTPUT_SIZE = 64
 def child(root: Path, workers: int) -> dict[str, Any]:
     """Load, transform and iterate ``root``; peak RSS (MiB) after each phase."""
     import torch
-    from transformers import default_data_collator
 
     from hf_aidetect.data import load_detection_dataset
-    from hf_aidetect.data.transforms import (
-        AugmentConfig,
-        PreprocessConfig,
-        build_train_transform,
-        with_detection_transform,
-    )
+    from hf_aidetect.data.loader import KeyedSampler, collate_batches
+    from hf_aidetect.data.preprocessing import AugmentConfig, InputSpec, create_transforms, prepare_splits
 
     torch.set_num_threads(1)
     out: dict[str, Any] = {"start_rss_mb": round(current_rss_mb(), 1)}
@@ -43,12 +38,14 @@ def child(root: Path, workers: int) -> dict[str, Any]:
     out["load_s"] = round(time.perf_counter() - t0, 2)
     out["images"] = sum(len(d) for d in splits.values())
     out["peak_after_load_mb"] = round(peak_rss_mb(), 1)
-    preprocess = PreprocessConfig(image_size=OUTPUT_SIZE)
-    train = with_detection_transform(
-        splits["train"], build_train_transform(preprocess, AugmentConfig(), seed=0)
-    )
+    transforms = create_transforms(InputSpec(size=OUTPUT_SIZE), augment=AugmentConfig(), seed=0)
+    train = prepare_splits(splits, transforms)["train"]
     loader = torch.utils.data.DataLoader(
-        train, batch_size=64, shuffle=True, num_workers=workers, collate_fn=default_data_collator
+        train,
+        batch_size=64,
+        sampler=KeyedSampler(len(train)),
+        num_workers=workers,
+        collate_fn=collate_batches,
     )
     t0 = time.perf_counter()
     seen = sum(len(batch["labels"]) for batch in loader)

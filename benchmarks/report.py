@@ -21,17 +21,15 @@ BENCH_E2E_DATA=/path/to/kaggle_layout python -m benchmarks.run --cases d   # end
 
 {case_table}
 
-Fast-path pieces (`hf_aidetect/data/loader.py`, `cache.py`, `hf_aidetect/training/acceleration.py`):
-every Trainer loader fetches whole transformed batches (`batch_fetch`); on CPU the loader gets a quarter
-of the cores as workers (none on 2 cores) and torch the rest (`--torch_threads N` or `OMP_NUM_THREADS`
-override); `--preresize_cache true` decodes + resizes once into a memory-mapped uint8 Arrow cache
-(`--preresize_cache_dir`, default `HF_DATASETS_CACHE/hf_aidetect_preresize`); `--device_preprocessing
-true` (with the cache) ships uint8 batches and crops / flips / blurs / normalises them batched on the
-training device (GPU, or the CPU training process); `--channels_last true` converts conv weights. bf16,
-`torch.compile` and SDPA are the existing `--bf16`, `--torch_compile` and `--attn_implementation sdpa`.
-`recipes/demo_cnn.yaml` (case d) ships with the cache, device preprocessing and channels_last on.
+Pipeline pieces (`hf_aidetect/data/preprocessing/`, `hf_aidetect/data/loader.py`,
+`hf_aidetect/training/speed.py`): every Trainer loader fetches whole transformed batches
+(`PreprocessedSplit`) with keyed augmentation draws (`KeyedSampler`); the default geometry takes
+native-resolution windows (no resampling); `--decode_cache true` decodes once into a memory-mapped Arrow
+cache of native RGB pixels (`--decode_cache_dir`, default `HF_DATASETS_CACHE/hf_aidetect_decode`);
+`--device_preprocessing true` ships uint8 batches and flips / blurs / normalises on the training device;
+`--channels_last auto` and `--auto_bf16` time a few steps per candidate at the run's input size (cached per
+machine). On CPU the loader gets a quarter of the cores as workers (none on 2 cores) and torch the rest.
 """
-
 
 CASE_TABLE = [
     (

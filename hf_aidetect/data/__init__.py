@@ -1,19 +1,16 @@
 """Data layer: load any supported real-vs-fake source as ``DatasetDict(train, validation, test)``.
 
-Labels are fixed (real=0, fake=1). See :func:`load_detection_dataset` for sources and options,
-:mod:`hf_aidetect.data.transforms` for the batched train / eval transforms::
+Labels are fixed (real=0, fake=1). See :func:`load_detection_dataset` for sources and options, and
+:mod:`hf_aidetect.data.preprocessing` for the one preprocessing pipeline (native-resolution geometry,
+augmentation, the decode cache, the device stage)::
 
     from hf_aidetect.data import load_detection_dataset
-    from hf_aidetect.data.transforms import (AugmentConfig, PreprocessConfig, build_eval_transform,
-                                             build_train_transform, with_detection_transform)
+    from hf_aidetect.data.preprocessing import AugmentConfig, InputSpec, create_transforms, prepare_splits
 
-    splits, report = load_detection_dataset("real_vs_fake/", return_report=True)   # report.bad_images
-    pre = PreprocessConfig.from_image_processor(image_processor)
-    splits = with_detection_transform(splits, {
-        "train": build_train_transform(pre, AugmentConfig(jpeg_prob=0.3, blur_prob=0.3)),
-        "validation": build_eval_transform(pre),
-        "test": build_eval_transform(pre),
-    })  # Trainer needs remove_unused_columns=False; default_dataloader_settings() sizes the workers
+    dataset, report = load_detection_dataset("real_vs_fake/", return_report=True)   # report.bad_images
+    transforms = create_transforms(InputSpec.from_image_processor(image_processor),
+                                   augment=AugmentConfig(jpeg_prob=0.3), seed=42)
+    splits = prepare_splits(dataset, transforms)   # torch datasets for Trainer / DataLoader
 """
 
 from __future__ import annotations

@@ -1,18 +1,18 @@
-"""DataLoader defaults that keep the accelerator fed (used when the user did not set them); batch fetching.
+"""Data loading: the keyed sampler and split wrapper that make augmentation resumable, and loader defaults.
 
-A ``datasets`` transform (``with_transform``) already returns a whole stacked batch, but a plain
-``DataLoader`` asks ``datasets`` to split it into examples and its collator stacks them again: one extra
-copy of every batch (~10 % of the decode time at 224 px). :class:`BatchFetch` hands the transformed batch
-through as it is (the loader's ``__getitems__`` protocol) and :func:`collate_batches` accepts it, so
-samplers, ``accelerate``'s sharding and resumption keep working unchanged.
+:class:`PreprocessedSplit` hands each batch to its transform whole (the loader's ``__getitems__``
+protocol: no split into examples and re-stack) together with the samples' keys from
+:class:`KeyedSampler`, and :func:`collate_batches` passes the stacked batch through. Samplers,
+``accelerate``'s sharding and resumption work unchanged. The rest sizes loader workers and torch threads.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from hf_aidetect.data.validation import default_num_workers
@@ -91,38 +91,61 @@ def cpu_threads_beside(workers: int, device: torch.device | str) -> contextlib.A
     return torch_threads(cpu_thread_budget(workers) if on_cpu_with_workers else None)
 
 
-class BatchFetch(torch.utils.data.Dataset):
-    """A transformed ``datasets.Dataset`` whose batches reach the collator as one stacked dict.
+class KeyedSampler(torch.utils.data.Sampler[int]):
+    """A seeded shuffle per epoch that yields sample *keys*: ``epoch * len + index``.
 
-    ``DataLoader`` calls ``__getitems__(indices)`` for a whole batch: this returns ``dataset[indices]``
-    (the transform's output) instead of a list of per-example dicts.
+    The order is ``randperm(len, seed + epoch)``, so every process of a distributed run draws the same
+    permutation (accelerate then shards it) and a resumed run replays it. The epoch rides along in each
+    key, so loader workers -- which never see ``set_epoch`` -- still know it: :class:`PreprocessedSplit`
+    turns a key back into (epoch, index) and the augmentation draws depend on nothing else.
     """
 
-    def __init__(self, dataset: Any) -> None:
-        self.dataset = dataset
+    def __init__(self, length: int, seed: int = 0, shuffle: bool = True) -> None:
+        self.length, self.seed, self.shuffle = int(length), int(seed), shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return self.length
 
-    def __getitem__(self, index: int) -> Any:
-        return self.dataset[index]
-
-    def __getitems__(self, indices: Sequence[int]) -> Mapping[str, Any]:
-        return self.dataset[list(indices)]
-
-    def __getattr__(self, name: str) -> Any:  # column_names, features, ... of the wrapped dataset
-        if name == "dataset":  # not set yet (unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.dataset, name)
+    def __iter__(self) -> Iterator[int]:
+        if self.shuffle:
+            order = torch.randperm(
+                self.length, generator=torch.Generator().manual_seed(self.seed + self.epoch)
+            )
+        else:
+            order = torch.arange(self.length)
+        yield from (order + self.epoch * self.length).tolist()
 
 
-def batch_fetch(dataset: Any) -> Any:
-    """Wrap ``dataset`` in :class:`BatchFetch` when it is a ``datasets.Dataset`` with a batch transform."""
-    import datasets
+class PreprocessedSplit(torch.utils.data.Dataset):
+    """A split's rows with their loader-stage transform; batches reach the collator already stacked.
 
-    if isinstance(dataset, datasets.Dataset) and dataset.format.get("type") == "custom":
-        return BatchFetch(dataset)
-    return dataset
+    ``DataLoader`` calls ``__getitems__(keys)`` for a whole batch: the rows are read in one ``datasets``
+    call and transformed together, with each sample's (epoch, index) key (see :class:`KeyedSampler`;
+    plain indices mean epoch 0). ``rows`` keeps its image column undecoded: the transform decodes.
+    """
+
+    def __init__(self, rows: Any, transform: Callable[..., dict[str, Any]]) -> None:
+        self.rows = rows
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitems__(self, keys: Sequence[int]) -> dict[str, Any]:
+        keys = np.asarray(keys, dtype=np.int64)
+        epochs, indices = np.divmod(keys, len(self.rows))
+        return self.transform(self.rows[indices.tolist()], (epochs, indices))
+
+    def __getitem__(self, key: int) -> dict[str, Any]:
+        return {name: value[0] for name, value in self.__getitems__([key]).items()}
+
+    def with_transform(self, transform: Callable[..., dict[str, Any]]) -> PreprocessedSplit:
+        """The same rows with another transform (e.g. a train split evaluated without augmentation)."""
+        return PreprocessedSplit(self.rows, transform)
 
 
 def collate_batches(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:

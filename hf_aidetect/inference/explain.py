@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from hf_aidetect.data.preprocessing import InputSpec
 from hf_aidetect.inference.loading import Detector
 
 logger = logging.getLogger(__name__)
@@ -62,30 +63,37 @@ def _is_flat(heatmap: torch.Tensor) -> bool:
     return float(heatmap.max() - heatmap.min()) <= 1e-8 * max(1.0, float(heatmap.abs().max()))
 
 
-def model_region(
-    size: tuple[int, int], crop_pct: float = 1.0, eval_crop: str = "center", image_size: int | None = None
-) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the part of an image of ``size`` the eval transform keeps: a centered
-    square for ``"center"``, the whole image (squashed) for ``"full"`` with ``crop_pct`` 1."""
-    from hf_aidetect.data.transforms import eval_crop_box
+def model_window(size: tuple[int, int], spec: InputSpec | None = None) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom), in the image's pixels, of the window the evaluation transform shows
+    the model. A native-resolution window can extend past a small image (that part is padding)."""
+    from hf_aidetect.data.preprocessing.geometry import evaluation_region
 
-    side = image_size or max(1, min(size))  # without the output size: a pixel-exact geometry is moot
-    box = eval_crop_box(size, side, crop_pct, eval_crop)
+    if spec is None:  # without the model's geometry a pixel-exact window is moot: the whole image
+        return 0, 0, size[0], size[1]
+    box = evaluation_region(size, spec.size, spec.geometry, spec.crop_pct, spec.resize_mode)
     left, top = round(box[0]), round(box[1])
     return left, top, max(left + 1, round(box[2])), max(top + 1, round(box[3]))
 
 
-def _upsample(grid: torch.Tensor, size: tuple[int, int], region: tuple[int, int, int, int]) -> np.ndarray:
-    """Resize a [h, w] map (bilinear) onto ``region`` of an image of ``size``, normalised to [0, 1];
-    the margins the model never saw stay 0. A squashed (``"full"``) region is the whole image, so the
-    map is stretched back over it."""
+def model_region(size: tuple[int, int], spec: InputSpec | None = None) -> tuple[int, int, int, int]:
+    """The part of the image inside :func:`model_window` (what the model saw of the image itself)."""
+    left, top, right, bottom = model_window(size, spec)
+    left, top, right, bottom = max(0, left), max(0, top), min(size[0], right), min(size[1], bottom)
+    return left, top, max(left + 1, right), max(top + 1, bottom)
+
+
+def _upsample(grid: torch.Tensor, size: tuple[int, int], window: tuple[int, int, int, int]) -> np.ndarray:
+    """Resize a [h, w] map (bilinear) onto ``window`` of an image of ``size``, normalised to [0, 1]; the
+    margins the model never saw stay 0, and the part of the window outside the image is dropped."""
     width, height = size
-    left, top, right, bottom = region
+    left, top, right, bottom = window
     square = F.interpolate(
         grid[None, None].float(), size=(bottom - top, right - left), mode="bilinear", align_corners=False
     )
+    values = normalise(square[0, 0].detach().cpu().numpy())
     heatmap = np.zeros((height, width), dtype=np.float32)
-    heatmap[top:bottom, left:right] = normalise(square[0, 0].detach().cpu().numpy())
+    x0, y0, x1, y1 = max(0, left), max(0, top), min(width, right), min(height, bottom)
+    heatmap[y0:y1, x0:x1] = values[y0 - top : y1 - top, x0 - left : x1 - left]
     return heatmap
 
 
@@ -216,14 +224,9 @@ def explain_image(
     real_index = 1 - detector.fake_index if model.config.num_labels == 2 else 0
     target = detector.fake_index if fake_score >= threshold else real_index
     grid = _MAPS[chosen](model, pixel_values, target)
-    preprocess = getattr(detector.transform, "preprocess", None)
-    region = model_region(
-        image.size,
-        getattr(preprocess, "crop_pct", 1.0),
-        getattr(preprocess, "eval_crop", "center"),
-        getattr(preprocess, "image_size", None),
-    )
-    return Explanation(_upsample(grid, image.size, region), fake_score, target, chosen, region)
+    spec = detector.transform.spec
+    heatmap = _upsample(grid, image.size, model_window(image.size, spec))
+    return Explanation(heatmap, fake_score, target, chosen, model_region(image.size, spec))
 
 
 def overlay_heatmap(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import torch
 
 from hf_aidetect.data.labels import FAKE, canonical_label
+from hf_aidetect.data.preprocessing import ImageTransform
 from hf_aidetect.errors import AIDetectError, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Detector:
 
     model: torch.nn.Module
     image_processor: Any
-    transform: Callable[[dict], dict]
+    transform: ImageTransform
     fake_index: int
     device: torch.device
     local_dir: Path | None
@@ -80,20 +80,30 @@ class Detector:
             local_dir=None,
         )
 
+    def with_crops(self, crops: int) -> Detector:
+        """The same detector scoring the mean logits of ``crops`` native-resolution windows per image."""
+        return replace(self, transform=eval_transform_for(self.image_processor, crops=crops))
+
     @torch.inference_mode()
     def fake_scores(self, pixel_values: torch.Tensor) -> np.ndarray:
-        """P(fake) = softmax(logits)[:, fake] for a preprocessed batch, as float64 numpy."""
+        """P(fake) = softmax(logits)[:, fake] for a preprocessed batch, as float64 numpy.
+
+        A multi-crop batch ``[B, k, 3, S, S]`` scores the mean of each image's k crop logits.
+        """
         dtype = next(self.model.parameters()).dtype
-        inputs = pixel_values.to(self.device, dtype=dtype, non_blocking=True)
-        logits = self.model(pixel_values=inputs).logits
-        return logits.float().softmax(dim=-1)[:, self.fake_index].double().cpu().numpy()
+        crops = pixel_values.shape[1] if pixel_values.dim() == 5 else 0
+        flat = pixel_values.flatten(0, 1) if crops else pixel_values
+        logits = self.model(pixel_values=flat.to(self.device, dtype=dtype, non_blocking=True)).logits.float()
+        if crops:
+            logits = logits.view(-1, crops, logits.shape[-1]).mean(dim=1)
+        return logits.softmax(dim=-1)[:, self.fake_index].double().cpu().numpy()
 
 
-def eval_transform_for(image_processor: Any) -> Callable[[dict], dict]:
-    """The data layer's fast eval transform configured from a saved image processor."""
-    from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform
+def eval_transform_for(image_processor: Any, crops: int = 1) -> ImageTransform:
+    """The data layer's evaluation transform for a saved image processor (``crops`` > 1: multi-crop)."""
+    from hf_aidetect.data.preprocessing import eval_transform
 
-    return build_eval_transform(PreprocessConfig.from_image_processor(image_processor))
+    return eval_transform(image_processor, crops=crops)
 
 
 def _check_local_model(name: str) -> None:

@@ -6,6 +6,7 @@ Every model comes back with exactly two labels (real=0, fake=1) and an image pro
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -19,12 +20,14 @@ from transformers import (
     PreTrainedModel,
 )
 from transformers.image_processing_utils import BaseImageProcessor
-from transformers.image_utils import PILImageResampling
+from transformers.image_utils import PILImageResampling, SizeDict
 from transformers.models.bit.image_processing_pil_bit import BitImageProcessorPil
 
 from hf_aidetect.data.labels import ID2LABEL, LABEL2ID
+from hf_aidetect.data.preprocessing.config import InputSpec, size_field
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.arguments import ModelArguments
+from hf_aidetect.models.resolution import resize_model_input
 
 logger = logging.getLogger(__name__)
 
@@ -144,11 +147,6 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
             f"cannot load checkpoint {path!r}: {str(error).rstrip('.')}. Give a local folder with "
             "config.json + weights, connect / log in to reach the Hub, or build offline with --model_type."
         ) from None
-    if args.image_size is not None and args.image_size != _config_image_size(config, args.image_size):
-        raise ConfigError(
-            f"--image_size {args.image_size} differs from checkpoint {path!r} (image_size "
-            f"{_config_image_size(config)}); drop --image_size to fine-tune at the checkpoint's size."
-        )
     try:
         processor = AutoImageProcessor.from_pretrained(
             path, revision=args.model_revision, cache_dir=args.cache_dir
@@ -156,7 +154,25 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
     except (OSError, ValueError):
         logger.warning("%s has no preprocessor_config.json; using center crop + mean/std 0.5.", path)
         processor = build_image_processor(config, None, args.image_mean, args.image_std)
+    if args.image_size is not None and args.image_size != _config_image_size(config, args.image_size):
+        model = resize_model_input(model, args.image_size)
+        processor = processor_at_size(processor, args.image_size)
     return model, processor
+
+
+def processor_at_size(processor: BaseImageProcessor, size: int) -> BaseImageProcessor:
+    """A copy of ``processor`` that outputs ``size`` x ``size`` (its resize scaled by the same factor)."""
+    processor = copy.deepcopy(processor)
+    factor = size / InputSpec.from_image_processor(processor).size
+    if getattr(processor, "do_center_crop", False) and getattr(processor, "crop_size", None):
+        processor.crop_size = SizeDict(height=size, width=size)
+    height, width = size_field(processor.size, "height"), size_field(processor.size, "width")
+    shortest = size_field(processor.size, "shortest_edge")
+    if height and width:
+        processor.size = SizeDict(height=round(height * factor), width=round(width * factor))
+    elif shortest:
+        processor.size = SizeDict(shortest_edge=round(shortest * factor))
+    return processor
 
 
 def freeze_backbone(model: PreTrainedModel) -> int:

@@ -1,14 +1,8 @@
-"""Device-side preprocessing and speed switches (the training device: a GPU, or the CPU itself).
+"""Speed helpers for training: channels_last weights, native-bf16 detection, CPU thread budgets.
 
-With the pre-resize cache (:mod:`hf_aidetect.data.cache`) the data loader can ship raw uint8 pixels
-(:func:`build_uint8_transform`: 4x fewer bytes than float32, no CPU work beyond a memory copy) and the
-crop / flip / normalisation run on the GPU for the whole batch (:class:`DevicePreprocess`, one
-``grid_sample``). :class:`DevicePreprocessMixin` plugs that into a ``Trainer`` subclass at the point where
-inputs reach the device. The other switches already exist as arguments: ``--bf16`` and ``--torch_compile``
-(``TrainingArguments``), ``--attn_implementation sdpa`` (``ModelArguments``); :func:`to_channels_last`
-covers convolutional models. :func:`training_threads` sizes torch's CPU threads next to the data-loader
-workers. The training runner wires them to ``--device_preprocessing``, ``--channels_last`` and
-``--torch_threads``.
+Which of them a run uses is measured, not guessed: :mod:`hf_aidetect.training.speed` times a few steps
+per candidate. The batched pixel work lives in the data layer (:mod:`hf_aidetect.data.preprocessing`);
+:func:`training_threads` sizes torch's CPU threads next to the data-loader workers.
 """
 
 from __future__ import annotations
@@ -20,106 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-
-from hf_aidetect.data.cache import decode_cached
-from hf_aidetect.data.tensor_ops import (
-    SeededPerWorker,
-    blur_some,
-    jpeg_recompress,
-    normalize,
-    random_resized_crop_flip,
-)
-from hf_aidetect.training.trainer import DetectionTrainer
 
 logger = logging.getLogger(__name__)
-
-
-class DevicePreprocess:
-    """uint8 ``[B, 3, S, S]`` on any device -> normalised float ``[B, 3, size, size]`` on that device.
-
-    Training: batched random resized crop + flip and Gaussian blur (the ``AugmentConfig`` crop / flip /
-    blur fields); evaluation: antialiased resize when ``S != size``. JPEG re-compression needs PIL: the
-    loader does it (:class:`Uint8Transform` with an ``augment``).
-    """
-
-    def __init__(self, preprocess: Any, augment: Any = None, seed: int | None = None) -> None:
-        self.preprocess, self.augment = preprocess, augment
-        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
-
-    def __call__(self, pixels: torch.Tensor, train: bool) -> torch.Tensor:
-        size = int(self.preprocess.image_size)
-        if not (train and self.augment is not None):
-            if pixels.shape[-1] != size or pixels.shape[-2] != size:
-                source = pixels if pixels.device.type == "cpu" else pixels.float()
-                pixels = F.interpolate(source, size=(size, size), mode="bilinear", antialias=True)
-            return normalize(pixels, self.preprocess.mean, self.preprocess.std)
-        pixels = random_resized_crop_flip(
-            pixels,
-            size,
-            scale=tuple(self.augment.crop_scale),
-            ratio=tuple(getattr(self.augment, "crop_ratio", (3 / 4, 4 / 3))),
-            hflip_prob=float(self.augment.hflip_prob),
-            generator=self.generator,
-        )
-        out = normalize(pixels, self.preprocess.mean, self.preprocess.std)
-        blur_prob = float(getattr(self.augment, "blur_prob", 0.0))
-        if blur_prob > 0:
-            # After normalising: a blur kernel sums to 1, so it commutes with the per-channel affine map,
-            # and the float copy normalisation makes anyway is reused.
-            draws = torch.rand(len(out), 2, generator=self.generator)
-            sigma_range = getattr(self.augment, "blur_sigma", (0.1, 1.5))
-            out = blur_some(out, draws[:, 0] < blur_prob, draws[:, 1], sigma_range)
-        return out
-
-
-class Uint8Transform(SeededPerWorker):
-    """``with_transform`` callable for a cached split: uint8 pixels out, the pixel work left to the device.
-
-    With an ``augment`` whose ``jpeg_prob`` > 0 (the train split), JPEG re-compression, which needs PIL,
-    happens here in the loader, on the cached image before the device crops it.
-    """
-
-    def __init__(self, augment: Any = None, seed: int | None = None) -> None:
-        self.augment, self.seed = augment, seed
-        self._generator = None
-
-    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, torch.Tensor]:
-        # Channels-last, as decoded: the CPU crop kernel is ~2.5x faster on it than on NCHW.
-        pixels = decode_cached(batch["image"])
-        if self.augment is not None:
-            pixels = jpeg_recompress(pixels, self.augment, self._rng())
-        out = {"pixel_values": pixels}
-        if "label" in batch:
-            out["labels"] = torch.as_tensor(batch["label"], dtype=torch.int64)
-        return out
-
-
-def build_uint8_transform(augment: Any = None, seed: int | None = None) -> Uint8Transform:
-    """A picklable :class:`Uint8Transform` (works in spawned data-loader workers)."""
-    return Uint8Transform(augment, seed)
-
-
-class DevicePreprocessMixin:
-    """``Trainer`` mixin: uint8 ``pixel_values`` are preprocessed on the device after the host-to-device copy.
-
-    Use as ``class MyTrainer(DevicePreprocessMixin, Trainer)`` and set ``trainer.device_preprocess``.
-    Float inputs pass through untouched, so the usual CPU transforms keep working.
-    """
-
-    device_preprocess: DevicePreprocess | None = None
-
-    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        inputs = super()._prepare_inputs(inputs)  # type: ignore[misc]
-        pixels = inputs.get("pixel_values")
-        if self.device_preprocess is not None and pixels is not None and pixels.dtype == torch.uint8:
-            training = bool(getattr(self, "model", None) is not None and self.model.training)  # type: ignore[attr-defined]
-            inputs["pixel_values"] = self.device_preprocess(pixels, train=training)
-        return inputs
-
-
-class DevicePreprocessTrainer(DevicePreprocessMixin, DetectionTrainer):
-    """``DetectionTrainer`` whose uint8 batches are preprocessed on the training device."""
 
 
 def to_channels_last(model: torch.nn.Module) -> torch.nn.Module:

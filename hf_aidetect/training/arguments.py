@@ -1,7 +1,9 @@
 """Argument dataclasses for the training recipes (read by ``HfArgumentParser`` from YAML + CLI).
 
-``ScriptArguments`` holds the data / augmentation / loss options, ``DetectionTrainingArguments`` is
-``transformers.TrainingArguments`` with detection defaults, and ``ModelArguments`` (MODELS helper) lives in
+``ScriptArguments`` names the data; the data layer's ``PreprocessConfig`` / ``AugmentConfig`` /
+``PipelineConfig`` and :class:`ReportArguments` are argument groups of their own attached to it;
+``DetectionTrainingArguments`` is ``transformers.TrainingArguments`` with detection defaults and the
+trainer options (loss weights, speed switches) grouped; ``ModelArguments`` lives in
 :mod:`hf_aidetect.models.arguments`.
 """
 
@@ -14,16 +16,24 @@ from typing import Any
 
 from transformers import TrainingArguments
 
+from hf_aidetect.data.preprocessing.config import AugmentConfig, PipelineConfig, PreprocessConfig
 from hf_aidetect.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 CLASS_WEIGHT_MODES = ("none", "auto")
+SWITCH_CHOICES = ("auto", "true", "false")
 
 
 @dataclass
 class ScriptArguments:
-    """Where the data comes from, how it is split and augmented, and how the loss weighs the classes."""
+    """Where the data comes from and how it is split; the preprocessing and report configs ride along.
+
+    ``preprocess`` / ``augment`` / ``pipeline`` (the data layer's configs) and ``report`` are parsed as
+    their own argument groups (recipe blocks ``preprocess:``, ``augment:``, ``pipeline:``, ``report:``)
+    and attached here by :func:`hf_aidetect.training.config.parse_recipe_args`, so a recipe ``main`` still
+    takes ``(script_args, training_args, model_args)``.
+    """
 
     dataset: str | None = field(
         default=None,
@@ -52,27 +62,33 @@ class ScriptArguments:
         default=None, metadata={"help": "Use a random subset of this many train images (quick runs)."}
     )
     max_eval_samples: int | None = field(default=None, metadata={"help": "Cap val + test."})
-    augment: bool = field(default=True, metadata={"help": "Train-time augmentation."})
-    crop_scale: list[float] = field(
-        default_factory=lambda: [0.6, 1.0],
-        metadata={"help": "Random resized crop area range, two floats in (0, 1]."},
-    )
-    hflip_prob: float = field(default=0.5, metadata={"help": "Horizontal flip probability."})
-    jpeg_prob: float = field(default=0.0, metadata={"help": "Probability of a random JPEG re-compression."})
-    jpeg_quality: list[int] = field(
-        default_factory=lambda: [60, 95], metadata={"help": "JPEG quality range, two ints in [1, 100]."}
-    )
-    blur_prob: float = field(default=0.0, metadata={"help": "Probability of a random Gaussian blur."})
-    blur_sigma: list[float] = field(
-        default_factory=lambda: [0.1, 1.5], metadata={"help": "Gaussian blur sigma range, two floats."}
-    )
-    class_weights: str = field(
-        default="none",
-        metadata={
-            "help": "Class-weighted cross-entropy: 'none', 'auto' (inverse train frequency, normalized) or "
-            "two weights 'REAL,FAKE' (YAML: a list).",
-        },
-    )
+
+    preprocess: PreprocessConfig = field(init=False, default_factory=PreprocessConfig)
+    augment: AugmentConfig = field(init=False, default_factory=AugmentConfig)
+    pipeline: PipelineConfig = field(init=False, default_factory=PipelineConfig)
+    report: ReportArguments = field(init=False, default_factory=lambda: ReportArguments())
+
+    def dataset_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``load_detection_dataset`` (besides the source)."""
+        kwargs: dict[str, Any] = {
+            "validation_size": self.validation_size,
+            "test_size": self.test_size,
+            "seed": self.split_seed,
+            "image_column": self.image_column,
+            "label_column": self.label_column,
+            "source_column": self.source_column,
+            "bad_images": self.bad_images,
+            "validate": self.validate_images,
+        }
+        if self.dataset_revision is not None:
+            kwargs["revision"] = self.dataset_revision
+        return kwargs
+
+
+@dataclass
+class ReportArguments:
+    """What is written after training besides the model (recipe block ``report:``)."""
+
     evaluate_train: bool = field(
         default=False,
         metadata={"help": "Also evaluate the final model on the train split (train_* in all_results.json)."},
@@ -100,101 +116,24 @@ class ScriptArguments:
         },
     )
 
-    torch_threads: int | None = field(
-        default=None,
-        metadata={
-            "help": "torch intra-op threads when training on CPU (default: OMP_NUM_THREADS if set, else "
-            "cores - data-loader workers, so the workers keep their cores)."
-        },
-    )
-    preresize_cache: bool = field(
-        default=False,
-        metadata={
-            "help": "Decode + resize every image once into a memory-mapped Arrow cache "
-            "(--preresize_cache_dir), then augment with torch ops only: faster multi-epoch runs, "
-            "~side*side*3 bytes of disk per image."
-        },
-    )
-    preresize_cache_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "Folder of the --preresize_cache (default: HF_DATASETS_CACHE/hf_aidetect_preresize, "
-            "i.e. under HF_HOME); reused across runs on the same data and image size."
-        },
-    )
-    device_preprocessing: bool | None = field(
-        default=None,
-        metadata={
-            "help": "The loader ships uint8 pixels and the training device (GPU, or the CPU training "
-            "process) finishes them batched: with --preresize_cache crop / flip / blur / normalise (on "
-            "CPU the loader then needs no workers), without it normalisation only. JPEG re-compression "
-            "(PIL) stays in the loader. Default: on when training on a GPU, off on CPU."
-        },
-    )
-    channels_last: bool = field(
-        default=False,
-        metadata={"help": "channels_last weights for convolutional models (faster convolutions on GPU)."},
-    )
-
     def __post_init__(self) -> None:
-        self.class_weights = parse_class_weights(self.class_weights)
-        for name, low, high in (
-            ("crop_scale", 0.0, 1.0),
-            ("jpeg_quality", 1, 100),
-            ("blur_sigma", 0.0, 100.0),
-        ):
-            value = list(getattr(self, name))
-            if len(value) != 2 or not low <= value[0] <= value[1] <= high:
-                raise ConfigError(f"--{name} needs two increasing numbers in [{low}, {high}], got {value}.")
-            setattr(self, name, value)
-        for name in ("hflip_prob", "jpeg_prob", "blur_prob"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ConfigError(f"--{name} is a probability in [0, 1], got {getattr(self, name)}.")
         if self.evaluation_target_fpr is not None and not 0.0 <= self.evaluation_target_fpr <= 1.0:
             raise ConfigError(f"--evaluation_target_fpr must be in [0, 1], got {self.evaluation_target_fpr}.")
         if self.robustness_samples < 0:
             raise ConfigError(
                 f"--robustness_samples must be >= 0 (0 disables the table), got {self.robustness_samples}."
             )
-        self._check_fast_path()
 
-    def _check_fast_path(self) -> None:
-        """Reject fast-path switch combinations that cannot do what they say."""
-        if self.torch_threads is not None and self.torch_threads < 1:
-            raise ConfigError(
-                f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
-            )
 
-    def augment_config(self) -> Any:
-        """The data layer's ``AugmentConfig`` for these options (``None`` when ``--no_augment``)."""
-        from hf_aidetect.data.transforms import AugmentConfig
-
-        if not self.augment:
-            return None
-        return AugmentConfig(
-            crop_scale=tuple(self.crop_scale),
-            hflip_prob=self.hflip_prob,
-            jpeg_prob=self.jpeg_prob,
-            jpeg_quality=tuple(self.jpeg_quality),
-            blur_prob=self.blur_prob,
-            blur_sigma=tuple(self.blur_sigma),
-        )
-
-    def dataset_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``load_detection_dataset`` (besides the source)."""
-        kwargs: dict[str, Any] = {
-            "validation_size": self.validation_size,
-            "test_size": self.test_size,
-            "seed": self.split_seed,
-            "image_column": self.image_column,
-            "label_column": self.label_column,
-            "source_column": self.source_column,
-            "bad_images": self.bad_images,
-            "validate": self.validate_images,
-        }
-        if self.dataset_revision is not None:
-            kwargs["revision"] = self.dataset_revision
-        return kwargs
+def parse_switch(name: str, value: Any) -> str:
+    """A speed switch as ``"auto"``, ``"true"`` or ``"false"`` (YAML booleans accepted)."""
+    text = str(value).strip().lower()
+    text = {"1": "true", "yes": "true", "on": "true", "0": "false", "no": "false", "off": "false"}.get(
+        text, text
+    )
+    if text not in SWITCH_CHOICES:
+        raise ConfigError(f"--{name} takes auto, true or false, got {value!r}.")
+    return text
 
 
 def parse_class_weights(value: Any) -> str | list[float]:
@@ -253,11 +192,37 @@ class DetectionTrainingArguments(TrainingArguments):
         default=None, metadata={"help": "Pin host memory (default: the data layer's choice, on for CUDA)."}
     )
 
+    # -- loss --
+    class_weights: str = field(
+        default="none",
+        metadata={
+            "help": "Class-weighted cross-entropy: 'none', 'auto' (inverse train frequency, normalized) or "
+            "two weights 'REAL,FAKE' (YAML: a list).",
+        },
+    )
+    # -- speed switches: chosen by timing a few steps of the real model at the run's input size --
+    channels_last: str = field(
+        default="auto",
+        metadata={
+            "help": "channels_last weights and batches for convolutional models: 'auto' times a few "
+            "training steps both ways at the run's input size and device and keeps the faster (cached "
+            "per machine), 'true' / 'false' force it.",
+            "choices": list(SWITCH_CHOICES),
+        },
+    )
     auto_bf16: bool = field(
         default=False,
         metadata={
             "help": "bf16 autocast where the hardware computes bf16 natively (Ampere+ GPU; CPU with "
-            "AVX512-BF16 or AMX), fp32 elsewhere. --bf16 / --fp16 given explicitly win."
+            "AVX512-BF16 or AMX) and a few timed steps show it is faster; fp32 elsewhere. --bf16 / --fp16 "
+            "given explicitly win."
+        },
+    )
+    torch_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "torch intra-op threads when training on CPU (default: OMP_NUM_THREADS if set, else "
+            "cores - data-loader workers, so the workers keep their cores)."
         },
     )
     ddp_find_unused_parameters: bool | None = field(
@@ -265,8 +230,13 @@ class DetectionTrainingArguments(TrainingArguments):
     )
 
     def __post_init__(self) -> None:
+        self.class_weights = parse_class_weights(self.class_weights)
+        self.channels_last = parse_switch("channels_last", self.channels_last)
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ConfigError(
+                f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
+            )
         self._fill_dataloader_defaults()
-        self._resolve_auto_bf16()
         if not self.use_cpu and _multi_process_without_accelerator():
             # torchrun / `accelerate launch --multi_gpu` on a CPU-only machine: without use_cpu, accelerate
             # initialises gloo but reports a non-distributed state, so every rank would train alone.
@@ -288,20 +258,16 @@ class DetectionTrainingArguments(TrainingArguments):
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = bool(settings.get("dataloader_pin_memory", False))
 
-    def _resolve_auto_bf16(self) -> None:
-        if not self.auto_bf16 or self.bf16 or self.fp16:
-            return
-        import torch
+    def bf16_candidate(self) -> bool:
+        """Whether bf16 may be chosen: ``--auto_bf16`` without an explicit ``--bf16`` / ``--fp16``."""
+        return self.auto_bf16 and not (self.bf16 or self.fp16)
 
-        from hf_aidetect.training.acceleration import native_bf16
-
-        on_gpu = not self.use_cpu and torch.cuda.is_available()
-        if native_bf16("cuda" if on_gpu else "cpu"):
-            self.bf16 = True
-            self.use_cpu = self.use_cpu or not on_gpu  # transformers wants CPU bf16 spelled out
-            logger.info("--auto_bf16: bf16 autocast (native on this %s).", "GPU" if on_gpu else "CPU")
-        else:
-            logger.info("--auto_bf16: fp32 (no native bf16 on this %s).", "GPU" if on_gpu else "CPU")
+    def use_bf16(self) -> None:
+        """Switch bf16 autocast on after parsing (the speed switch chose it)."""
+        self.bf16 = True
+        self.mixed_precision = "bf16"
+        if self.device.type == "cpu":
+            self.use_cpu = True  # accelerate autocasts CPU bf16 only with cpu=True
 
     def load_in_main_process(self, why: str) -> None:
         """Drop the *default* loader workers (never ones the user set) when the loader's work is trivial."""

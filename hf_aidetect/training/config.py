@@ -1,7 +1,11 @@
 """Recipe parsing, TRL / alignment-handbook style: ``--config recipe.yaml`` sets defaults, CLI flags override.
 
-Unknown keys, in the YAML file or on the command line, are a :class:`~hf_aidetect.errors.ConfigError` naming
-the key and where it came from. Everything else is ``HfArgumentParser``.
+A recipe is flat or nested YAML: the blocks ``preprocess:``, ``augment:``, ``pipeline:`` and ``report:``
+hold the fields of their argument group (``augment: false`` switches augmentation off); any field may
+also be given flat (``hflip_prob: 0.5``, ``--hflip_prob 0.5``). Unknown keys, in the YAML file or on the
+command line, are a :class:`~hf_aidetect.errors.ConfigError` naming the key and where it came from.
+Everything else is ``HfArgumentParser``; the parsed groups are attached to ``ScriptArguments`` so a
+recipe ``main`` takes ``(script_args, training_args, model_args)``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import argparse
 import dataclasses
 import difflib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +25,41 @@ from hf_aidetect.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
+# Recipe block name -> attribute of ScriptArguments holding that argument group.
+BLOCKS = ("preprocess", "augment", "pipeline", "report")
+# Old flat names still accepted (with a warning), and what they are called now.
+RENAMED = {"preresize_cache": "decode_cache", "preresize_cache_dir": "decode_cache_dir"}
+
+
+def argument_groups() -> dict[str, type]:
+    """Every argument group a recipe fills, by name, in parsing order."""
+    from hf_aidetect.data.preprocessing.config import AugmentConfig, PipelineConfig, PreprocessConfig
+    from hf_aidetect.models.arguments import ModelArguments
+    from hf_aidetect.training.arguments import DetectionTrainingArguments, ReportArguments, ScriptArguments
+
+    return {
+        "script": ScriptArguments,
+        "preprocess": PreprocessConfig,
+        "augment": AugmentConfig,
+        "pipeline": PipelineConfig,
+        "report": ReportArguments,
+        "training": DetectionTrainingArguments,
+        "model": ModelArguments,
+    }
+
 
 def default_dataclass_types() -> tuple[type, ...]:
-    """(ScriptArguments, DetectionTrainingArguments, ModelArguments): the order recipe ``main`` takes."""
-    from hf_aidetect.models.arguments import ModelArguments
-    from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
+    """Every argument group's dataclass, in parsing order (what ``HfArgumentParser`` is given)."""
+    return tuple(argument_groups().values())
 
-    return ScriptArguments, DetectionTrainingArguments, ModelArguments
+
+def argument_names() -> set[str]:
+    """Every flat recipe key / CLI flag name (without the dashes)."""
+    return {name for group in argument_groups().values() for name in _fields(group)}
 
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
-    """Read a flat YAML mapping of argument names to values."""
+    """Read a recipe YAML mapping (flat or with blocks)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"Config file {path} does not exist; pass an existing recipe YAML to --config.")
@@ -46,15 +74,39 @@ def load_yaml_config(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _known_names(dataclass_types: Sequence[type]) -> list[str]:
-    return [f.name for dtype in dataclass_types for f in dataclasses.fields(dtype) if f.init]
+def _fields(dataclass_type: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(dataclass_type) if f.init]
 
 
-def _unknown_key_error(key: str, where: str, known: list[str]) -> ConfigError:
-    hint = difflib.get_close_matches(key, known, n=1)
+def _unknown_key_error(key: str, where: str, known: Sequence[str]) -> ConfigError:
+    hint = difflib.get_close_matches(key, list(known), n=1)
     suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
     names = "--help (or hf-aidetect train --list-flags)"
     return ConfigError(f"Unknown key '{key}' in {where}.{suggestion} Accepted names: {names}.")
+
+
+def flatten_config(values: Mapping[str, Any], where: str, groups: Mapping[str, type]) -> dict[str, Any]:
+    """Recipe blocks expanded to flat field names, old names renamed; unknown keys are errors."""
+    flat: dict[str, Any] = {}
+    known = [name for group in groups.values() for name in _fields(group)]
+    for key, value in values.items():
+        if key in BLOCKS and key in groups and isinstance(value, Mapping):
+            fields = _fields(groups[key])
+            for inner, inner_value in value.items():
+                if inner not in fields:
+                    raise _unknown_key_error(f"{key}.{inner}", where, [f"{key}.{f}" for f in fields])
+                flat[inner] = inner_value
+            continue
+        if key == "augment" and isinstance(value, bool):
+            flat["augment"] = value
+            continue
+        if key in RENAMED:
+            logger.warning("'%s' in %s is now called '%s'.", key, where, RENAMED[key])
+            key = RENAMED[key]
+        if key not in known:
+            raise _unknown_key_error(str(key), where, known)
+        flat[key] = value
+    return flat
 
 
 def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -64,68 +116,83 @@ def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
     return namespace.config, rest
 
 
-def _set_yaml_defaults(
-    parser: HfArgumentParser, config: dict[str, Any], where: str, known: list[str]
-) -> None:
-    """Make each YAML value the default of its argparse action(s); CLI flags then override it."""
+def _rename_flags(argv: list[str]) -> list[str]:
+    out = []
+    for item in argv:
+        name, sep, value = item.partition("=")
+        if name.startswith("--") and name[2:] in RENAMED:
+            logger.warning("--%s is now called --%s.", name[2:], RENAMED[name[2:]])
+            item = f"--{RENAMED[name[2:]]}{sep}{value}"
+        out.append(item)
+    return out
+
+
+def _set_yaml_defaults(parser: HfArgumentParser, config: dict[str, Any]) -> None:
+    """Make each (flattened) YAML value the default of its argparse action(s); CLI flags then override."""
     by_dest: dict[str, list[argparse.Action]] = {}
     for action in parser._actions:
         by_dest.setdefault(action.dest, []).append(action)
     for key, value in config.items():
-        if key not in by_dest or key not in known:
-            raise _unknown_key_error(str(key), where, known)
         for action in by_dest[key]:
             action.default = value
             action.required = False
 
 
+def _compose(instances: Sequence[Any], groups: Mapping[str, type]) -> tuple[Any, Any, Any]:
+    """Attach the preprocessing / report groups to ScriptArguments; return (script, training, model)."""
+    by_name = dict(zip(groups, instances))
+    script = by_name["script"]
+    for block in BLOCKS:
+        setattr(script, block, by_name[block])
+    return script, by_name["training"], by_name["model"]
+
+
+def _parse_error(error: Exception, where: str) -> ConfigError:
+    return (
+        error
+        if isinstance(error, ConfigError)
+        else ConfigError(f"Invalid training arguments{where}: {error}")
+    )
+
+
 def parse_recipe_args(
-    argv: Sequence[str] | None = None,
-    dataclass_types: Sequence[type] | None = None,
-    *,
-    config: str | Path | None = None,
-) -> tuple[Any, ...]:
-    """Parse ``[--config FILE] [--flag value ...]`` into one instance per dataclass type.
+    argv: Sequence[str] | None = None, *, config: str | Path | None = None
+) -> tuple[Any, Any, Any]:
+    """Parse ``[--config FILE] [--flag value ...]`` into (ScriptArguments, training args, model args).
 
     ``argv`` defaults to ``sys.argv[1:]``; ``config`` is used when ``argv`` has no ``--config``. Values
     from the YAML are defaults, flags override them, and an unknown key or flag raises ``ConfigError``.
     """
     import sys
 
-    types = tuple(dataclass_types or default_dataclass_types())
+    groups = argument_groups()
     args = list(sys.argv[1:] if argv is None else argv)
     config_path, args = _split_config_flag(args)
     config_path = config_path or (str(config) if config is not None else None)
     # No abbreviations: argparse would otherwise accept a misspelt prefix like --learning_rat silently.
-    parser = HfArgumentParser(types, allow_abbrev=False)
-    known = _known_names(types)
+    parser = HfArgumentParser(tuple(groups.values()), allow_abbrev=False)
+    known = [name for group in groups.values() for name in _fields(group)]
     if config_path is not None:
-        _set_yaml_defaults(parser, load_yaml_config(config_path), f"config file {config_path}", known)
+        where = f"config file {config_path}"
+        _set_yaml_defaults(parser, flatten_config(load_yaml_config(config_path), where, groups))
     try:
-        *instances, remaining = parser.parse_args_into_dataclasses(args=args, return_remaining_strings=True)
+        *instances, remaining = parser.parse_args_into_dataclasses(
+            args=_rename_flags(args), return_remaining_strings=True
+        )
     except (TypeError, ValueError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        where = f" (config file {config_path})" if config_path else ""
-        raise ConfigError(f"Invalid training arguments{where}: {error}") from error
+        raise _parse_error(error, f" (config file {config_path})" if config_path else "") from error
     if remaining:
         flag = next((item for item in remaining if item.startswith("-")), remaining[0])
         raise _unknown_key_error(flag.lstrip("-").split("=")[0], "the command-line arguments", known)
-    return tuple(instances)
+    return _compose(instances, groups)
 
 
-def parse_dict_args(
-    values: dict[str, Any], dataclass_types: Sequence[type] | None = None, *, where: str = "the arguments"
-) -> tuple[Any, ...]:
-    """Programmatic twin of :func:`parse_recipe_args`: a flat dict (e.g. a sweep point) to dataclasses."""
-    types = tuple(dataclass_types or default_dataclass_types())
-    known = _known_names(types)
-    for key in values:
-        if key not in known:
-            raise _unknown_key_error(str(key), where, known)
+def parse_dict_args(values: Mapping[str, Any], *, where: str = "the arguments") -> tuple[Any, Any, Any]:
+    """Programmatic twin of :func:`parse_recipe_args`: a dict (flat or with blocks) to the three groups."""
+    groups = argument_groups()
+    flat = flatten_config(values, where, groups)
     try:
-        return tuple(HfArgumentParser(types).parse_dict(dict(values)))
+        instances = HfArgumentParser(tuple(groups.values())).parse_dict(flat)
     except (TypeError, ValueError) as error:
-        if isinstance(error, ConfigError):
-            raise
-        raise ConfigError(f"Invalid training arguments in {where}: {error}") from error
+        raise _parse_error(error, f" in {where}") from error
+    return _compose(instances, groups)

@@ -17,6 +17,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 ALL_RESULTS = "all_results.json"
+SPEED_SWITCHES = "speed_switches.json"  # the switches a run chose, reused when it resumes
 EPOCH_METRICS = "epoch_metrics.csv"
 DATA_SUMMARY = "data_summary.json"
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from datasets import DatasetDict
 
-from hf_aidetect.training.arguments import ScriptArguments
+from hf_aidetect.training.arguments import ReportArguments
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def threshold_results(report: dict[str, Any]) -> dict[str, Any]:
 def write_evaluation_report(
     trainer: Any,
     splits: DatasetDict,
-    script_args: ScriptArguments,
+    report_args: ReportArguments,
     scores: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Write ``OUTPUT_DIR/evaluation/`` for the best model; return its :func:`threshold_results`.
@@ -70,10 +70,10 @@ def write_evaluation_report(
             trainer.processing_class,
             {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
             output_dir / EVALUATION_DIR,
-            target_fpr=script_args.evaluation_target_fpr,
+            target_fpr=report_args.evaluation_target_fpr,
             save_threshold_to=output_dir,
-            robustness=script_args.robustness_samples > 0,
-            robustness_samples=script_args.robustness_samples,
+            robustness=report_args.robustness_samples > 0,
+            robustness_samples=report_args.robustness_samples,
             batch_size=args.per_device_eval_batch_size,
             num_workers=None if args.dataloader_num_workers else 0,  # None: the inference layer picks
             seed=args.seed,

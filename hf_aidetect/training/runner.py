@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,23 +20,30 @@ import datasets
 import numpy as np
 import transformers
 from datasets import DatasetDict
-from transformers import set_seed
+from transformers import PreTrainedModel, set_seed
+from transformers.image_processing_utils import BaseImageProcessor
 from transformers.trainer_utils import get_last_checkpoint
 
+from hf_aidetect.data.loader import PreprocessedSplit
+from hf_aidetect.data.report import LoadReport
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.metrics import fake_probabilities
-from hf_aidetect.training.acceleration import DevicePreprocessTrainer, to_channels_last, training_threads
+from hf_aidetect.models.arguments import ModelArguments
+from hf_aidetect.training.acceleration import native_bf16, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 from hf_aidetect.training.outputs import (
     ALL_RESULTS,
     DATA_SUMMARY,
     EPOCH_METRICS,
+    SPEED_SWITCHES,
     scalar_metrics,
     write_epoch_metrics,
     write_json,
 )
 from hf_aidetect.training.reporting import write_evaluation_report
-from hf_aidetect.training.splits import build_splits, report_splits
+from hf_aidetect.training.speed import SpeedChoice, choose_speed_switches, load_choice, save_choice
+from hf_aidetect.training.speed import describe as describe_speed
+from hf_aidetect.training.splits import build_splits
 from hf_aidetect.training.trainer import DetectionTrainer, load_exact_weights, resolve_class_weights
 
 logger = logging.getLogger(__name__)
@@ -140,21 +148,29 @@ def _card_callbacks(card_context: dict[str, Any]) -> list[Any]:
 def resolve_device_preprocessing(
     script_args: ScriptArguments, training_args: DetectionTrainingArguments
 ) -> bool:
-    """``--device_preprocessing`` as given, else on for a GPU (it normalises for free; the loader ships 4x
-    fewer bytes) and off on CPU (the same work, moved from loader workers to the training process)."""
-    if script_args.device_preprocessing is None:
-        script_args.device_preprocessing = training_args.device.type == "cuda"
-    return script_args.device_preprocessing
+    """``--device_preprocessing`` as given, else on for a GPU (the loader ships 4x fewer bytes, the GPU
+    flips and normalises for free) and off on CPU (the same work in the same process)."""
+    pipeline = script_args.pipeline
+    if pipeline.device_preprocessing is None:
+        pipeline.device_preprocessing = training_args.device.type == "cuda"
+    return pipeline.device_preprocessing
 
 
-def build_trainer(
-    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: Any
-) -> tuple[DetectionTrainer, DatasetDict, Any]:
-    """Load data + model and assemble the ``DetectionTrainer``; returns it, the splits, the load report."""
-    resolve_device_preprocessing(script_args, training_args)
+@dataclass
+class TrainingSetup:
+    """What :func:`build_trainer` assembled: the trainer, its splits, the data as loaded, the load report."""
+
+    trainer: DetectionTrainer
+    splits: dict[str, PreprocessedSplit]
+    dataset: DatasetDict
+    load_report: LoadReport
+    speed: SpeedChoice
+
+
+def _load_data(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments
+) -> tuple[DatasetDict, LoadReport]:
     from hf_aidetect.data import load_detection_dataset
-    from hf_aidetect.metrics import build_compute_metrics
-    from hf_aidetect.models import build_model
 
     if not script_args.dataset:
         raise ConfigError(
@@ -164,19 +180,64 @@ def build_trainer(
         dataset, report = load_detection_dataset(
             script_args.dataset, return_report=True, **script_args.dataset_kwargs()
         )
-    dataset = _cap(dataset, script_args, training_args.seed)
+    return _cap(dataset, script_args, training_args.seed), report
+
+
+def _build_model(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: ModelArguments
+) -> tuple[PreTrainedModel, BaseImageProcessor, SpeedChoice]:
+    """The model, its processor made to match the recipe's geometry, and the measured speed switches."""
+    from hf_aidetect.data.preprocessing import InputSpec, processor_for
+    from hf_aidetect.models import build_model
+
     set_seed(training_args.seed)  # model init happens before Trainer seeds anything
     model, processor = build_model(model_args)
-    if script_args.channels_last:
+    processor = processor_for(processor, script_args.preprocess)
+    size, batch = InputSpec.from_image_processor(processor).size, training_args.per_device_train_batch_size
+    record = Path(training_args.output_dir) / SPEED_SWITCHES
+    speed = load_choice(record) if training_args.resume_from_checkpoint else None
+    if speed is None:
+        with training_args.main_process_first(local=True, desc="timing the speed switches"):
+            speed = choose_speed_switches(
+                model,
+                training_args.device,
+                size,
+                batch,
+                channels_last=training_args.channels_last,
+                bf16_candidate=training_args.bf16_candidate() and native_bf16(training_args.device.type),
+            )
+        if training_args.should_save:
+            save_choice(speed, record)
+    logger.info(describe_speed(speed, size, batch))
+    if speed.bf16:
+        training_args.use_bf16()
+    if speed.channels_last:
         model = to_channels_last(model)
-    splits, device_preprocess = build_splits(dataset, processor, script_args, training_args)
-    train_counts = report.summary.counts.get("train", {})
-    class_weights = resolve_class_weights(script_args.class_weights, train_counts)
+    return model, processor, speed
+
+
+def build_trainer(
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: ModelArguments
+) -> TrainingSetup:
+    """Load data + model and assemble the ``DetectionTrainer`` (see :class:`TrainingSetup`)."""
+    from hf_aidetect.metrics import build_compute_metrics
+
+    device_preprocessing = resolve_device_preprocessing(script_args, training_args)
+    dataset, report = _load_data(script_args, training_args)
+    model, processor, speed = _build_model(script_args, training_args, model_args)
+    splits, transforms = build_splits(
+        dataset,
+        processor,
+        script_args,
+        training_args,
+        device_preprocessing=device_preprocessing,
+        channels_last=speed.channels_last,
+    )
+    class_weights = resolve_class_weights(training_args.class_weights, report.summary.counts.get("train", {}))
     if class_weights is not None:
         logger.info("Class-weighted loss: real %.4f, fake %.4f.", *class_weights)
     card_context = {"dataset": script_args.dataset, "data_summary": report.to_dict()}
-    trainer_class = DetectionTrainer if device_preprocess is None else DevicePreprocessTrainer
-    trainer = trainer_class(
+    trainer = DetectionTrainer(
         model=model,
         args=_trainer_args(training_args),
         train_dataset=splits["train"],
@@ -186,14 +247,13 @@ def build_trainer(
         callbacks=_card_callbacks(card_context),
         class_weights=class_weights,
         card_context=card_context,
+        device_stage=transforms.device_stage,
     )
-    if device_preprocess is not None:
-        trainer.device_preprocess = device_preprocess
-    return trainer, splits, report
+    return TrainingSetup(trainer, splits, dataset, report, speed)
 
 
 def train(
-    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: Any
+    script_args: ScriptArguments, training_args: DetectionTrainingArguments, model_args: ModelArguments
 ) -> dict[str, Any]:
     """Fine-tune, keep the best checkpoint exactly, evaluate validation + test, write the output folder.
 
@@ -202,16 +262,11 @@ def train(
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
-    resolve_device_preprocessing(script_args, training_args)
-    if (
-        script_args.device_preprocessing
-        and script_args.preresize_cache
-        and training_args.device.type == "cpu"
-    ):
-        # The loader only copies cached uint8 rows; the batched pixel work runs in the training process.
-        training_args.load_in_main_process("device preprocessing on the CPU")
+    if script_args.pipeline.decode_cache and training_args.device.type == "cpu":
+        # The loader only copies cached rows and cuts windows: not worth a core taken from the model.
+        training_args.load_in_main_process("decode cache on the CPU")
     workers = training_args.dataloader_num_workers or 0
-    with training_threads(script_args.torch_threads, workers, training_args.device):
+    with training_threads(training_args.torch_threads, workers, training_args.device):
         return _train(script_args, training_args, model_args, resume)
 
 
@@ -221,7 +276,8 @@ def _train(
     model_args: Any,
     resume: str | None,
 ) -> dict[str, Any]:
-    trainer, splits, report = build_trainer(script_args, training_args, model_args)
+    setup = build_trainer(script_args, training_args, model_args)
+    trainer, splits, report = setup.trainer, setup.splits, setup.load_report
     train_result = trainer.train(resume_from_checkpoint=resume)
     best = trainer.state.best_model_checkpoint
     trainer.accelerator.wait_for_everyone()  # the main process has finished writing checkpoints
@@ -239,7 +295,7 @@ def _train(
     results: dict[str, Any] = {
         f"train_{k}" if not k.startswith("train_") else k: v for k, v in train_result.metrics.items()
     }
-    names = ["train_eval"] if script_args.evaluate_train else []
+    names = ["train_eval"] if script_args.report.evaluate_train else []
     results.update(evaluate_splits(trainer, splits, [*names, "validation", "test"]))
     args = trainer.args
     results["train_world_size"] = args.world_size
@@ -252,13 +308,13 @@ def _train(
     # Past the last collective: the report is single-process inference, so only the main process runs it.
     if trainer.is_world_process_zero():
         _write_outputs(trainer, results, report)
-        if script_args.evaluation_report:
-            report = write_evaluation_report(
-                trainer, report_splits(splits), script_args, scores=getattr(trainer, "split_scores", None)
+        if script_args.report.evaluation_report:
+            evaluation = write_evaluation_report(
+                trainer, setup.dataset, script_args.report, scores=getattr(trainer, "split_scores", None)
             )
-            results.update(report)
+            results.update(evaluation)
             _write_results(Path(trainer.args.output_dir), results)
-        if script_args.write_model_card:
+        if script_args.report.write_model_card:
             trainer.create_model_card()  # after the report: it embeds the plots and the threshold
     if training_args.push_to_hub:
         _push(trainer, training_args)

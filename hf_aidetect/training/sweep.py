@@ -22,7 +22,6 @@ skipped on restart; an interrupted point resumes from its last checkpoint. Point
 from __future__ import annotations
 
 import csv
-import dataclasses
 import itertools
 import json
 import logging
@@ -135,9 +134,9 @@ class SweepSpec:
 
     def check_keys(self) -> None:
         """Every grid / override key must be a recipe argument; output_dir belongs to the sweep."""
-        from hf_aidetect.training.config import default_dataclass_types
+        from hf_aidetect.training.config import argument_names
 
-        known = {f.name for dtype in default_dataclass_types() for f in dataclasses.fields(dtype) if f.init}
+        known = argument_names()
         for where, keys in (("grid", self.grid), ("overrides", self.overrides)):
             bad = sorted(key for key in keys if key not in known or key == "output_dir")
             if bad:

@@ -82,7 +82,7 @@ def _search(spec: SweepSpec, remaining: int, extra_args: Sequence[str], storage:
         point_argv(spec, SweepPoint(0, {}, root), extra_args)
     )
     setup_logging(training_args)
-    trainer, _, _ = build_trainer(script_args, training_args, model_args)
+    trainer = build_trainer(script_args, training_args, model_args).trainer
     # A fresh model per trial (seeded by Trainer before model_init runs).
     trainer.model_init = lambda: build_model(model_args)[0]
 

@@ -1,5 +1,9 @@
 """``DetectionTrainer``: ``Trainer`` plus what detection needs and nothing else.
 
+* resumable augmentation: a :class:`~hf_aidetect.data.loader.PreprocessedSplit` train set is sampled by a
+  :class:`~hf_aidetect.data.loader.KeyedSampler`, so every augmentation draw depends only on (seed,
+  epoch, sample index) and a resumed run replays them exactly;
+* the batched stage on the training device (``device_stage``) when the loader ships uint8 pixels;
 * optional class-weighted cross-entropy (``class_weights``), exact under gradient accumulation and DDP;
 * checkpoint weights restored through ``from_pretrained`` with a strict ``load_state_dict`` (the stock
   ``Trainer`` loads the raw safetensors with ``strict=False``, which silently skips every ViT encoder weight
@@ -20,7 +24,8 @@ from transformers import PreTrainedModel, Trainer
 from transformers.utils import SAFE_WEIGHTS_NAME
 
 from hf_aidetect.data.labels import ID2LABEL
-from hf_aidetect.data.loader import batch_fetch, collate_batches
+from hf_aidetect.data.loader import KeyedSampler, PreprocessedSplit, collate_batches
+from hf_aidetect.data.preprocessing import BatchAugment
 from hf_aidetect.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -70,28 +75,42 @@ def load_exact_weights(model: nn.Module, checkpoint_dir: str | os.PathLike) -> N
 
 
 class DetectionTrainer(Trainer):
-    """``Trainer`` with optional class weights, exact checkpoint reloads and our model card."""
+    """``Trainer`` with keyed augmentation, a device stage, class weights, exact reloads, our model card."""
 
     def __init__(
         self,
         *args: Any,
         class_weights: Sequence[float] | None = None,
         card_context: Mapping[str, Any] | None = None,
+        device_stage: BatchAugment | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("data_collator") is None and len(args) < 3:  # (model, args, data_collator, ...)
-            kwargs["data_collator"] = collate_batches  # BatchFetch's stacked batches go through as they are
+            kwargs["data_collator"] = collate_batches  # PreprocessedSplit batches go through as they are
         super().__init__(*args, **kwargs)
         self.class_weights = (
             None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32)
         )
         self.card_context: dict[str, Any] = dict(card_context or {})
+        self.device_stage = device_stage
 
-    def _get_dataloader(self, dataset: Any, *args: Any, **kwargs: Any) -> torch.utils.data.DataLoader:
-        # Every train / eval / test loader fetches whole transformed batches (no split + re-stack).
-        if not self.args.remove_unused_columns:  # column removal needs the datasets.Dataset itself
-            dataset = batch_fetch(dataset)
-        return super()._get_dataloader(dataset, *args, **kwargs)
+    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if isinstance(dataset, PreprocessedSplit):
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return KeyedSampler(len(dataset), seed=seed)
+        return super()._get_train_sampler(train_dataset)
+
+    def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Move the batch to the device; uint8 pixels get the batched stage there (flip, blur, normalise)."""
+        draws = inputs.pop("augment_draws", None) if isinstance(inputs, Mapping) else None
+        inputs = super()._prepare_inputs(inputs)
+        pixels = inputs.get("pixel_values") if isinstance(inputs, Mapping) else None
+        if isinstance(pixels, torch.Tensor) and pixels.dtype == torch.uint8:
+            if self.device_stage is None:
+                raise ConfigError("The loader shipped uint8 pixels but the trainer has no device_stage.")
+            inputs["pixel_values"] = self.device_stage(pixels, draws)
+        return inputs
 
     def evaluation_loop(self, *args: Any, **kwargs: Any) -> Any:
         """The Trainer's loop; its output (logits, labels) is kept in ``last_eval_output`` for reuse."""

@@ -65,6 +65,6 @@ def test_real_quick_case_end_to_end(tmp_path):
     subprocess.run(cmd, cwd=REPO, check=True, timeout=600)
     data = json.loads((tmp_path / "data_path.json").read_text())
     assert data["status"] == "ok"
-    assert {row["path"] for row in data["rows"]} >= {"raw PIL decode + resize (limit)"}
+    assert {row["path"] for row in data["rows"]} >= {"raw PIL decode + 224 px crop (limit)"}
     assert all(t["met"] in (True, False) for t in data["targets"])
     assert "## a: Data path throughput" in (tmp_path / "README.md").read_text()

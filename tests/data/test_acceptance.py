@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+from datasets import DatasetDict
 from datasets import Image as ImageFeature
 
 from hf_aidetect import load_detection_dataset
 from hf_aidetect.data import load_rgb
-from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform, with_detection_transform
+from hf_aidetect.data.preprocessing import InputSpec, create_transforms, with_transform
 from tests.utils import (
     make_kaggle_layout,
     write_cmyk_jpeg,
@@ -53,7 +54,12 @@ def test_kaggle_folder_with_three_broken_files(tmp_path):
     assert (np.asarray(load_rgb(odd["rgba"]))[:, 40:] == 255).all()
     assert np.asarray(load_rgb(odd["png16"])).max() == 255
     assert load_rgb(odd["cmyk"]).mode == "RGB"
-    transformed = with_detection_transform(dd, build_eval_transform(PreprocessConfig(image_size=32)))
+    transformed = DatasetDict(
+        {
+            name: with_transform(split, create_transforms(InputSpec(size=32)).evaluation)
+            for name, split in dd.items()
+        }
+    )
     for split in dd:
         batch = transformed[split][: len(dd[split])]
         assert batch["pixel_values"].shape == (len(dd[split]), 3, 32, 32)

@@ -7,12 +7,13 @@ import logging
 import math
 
 import pytest
+from datasets import DatasetDict
 
 import hf_aidetect.data.loader as loader
 from hf_aidetect import load_detection_dataset, summarize_dataset
 from hf_aidetect.data import DatasetSummary, default_dataloader_settings
 from hf_aidetect.data.loader import as_dataloader_kwargs
-from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform, with_detection_transform
+from hf_aidetect.data.preprocessing import InputSpec, create_transforms, with_transform
 from tests.utils import make_class_folder, make_split_layout
 
 
@@ -44,7 +45,12 @@ def test_summary_counts_imbalance_and_serialisation(tmp_path, caplog):
 def test_summarize_works_on_transformed_datasets_and_counts_sources(tmp_path):
     root = make_class_folder(tmp_path / "c", {"real": 4, "fake": 6}, sources=["gan_a", "gan_b"])
     dd = load_detection_dataset(root, validation_size=2, test_size=2)
-    transformed = with_detection_transform(dd, build_eval_transform(PreprocessConfig(image_size=16)))
+    transformed = DatasetDict(
+        {
+            name: with_transform(split, create_transforms(InputSpec(size=16)).evaluation)
+            for name, split in dd.items()
+        }
+    )
     summary = summarize_dataset(transformed)
     assert summary.counts == summarize_dataset(dd).counts
     assert sum(sum(per.values()) for per in summary.sources.values()) == 10

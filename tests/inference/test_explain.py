@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from hf_aidetect.cli import main
-from hf_aidetect.data.transforms import build_eval_transform
+from hf_aidetect.data.preprocessing import InputSpec, create_transforms
 from hf_aidetect.inference.explain import default_method, explain_image, overlay_heatmap
 from hf_aidetect.inference.loading import load_detector
 from tests.utils import rgb_array, write_rgb_jpeg, write_zero_byte
@@ -44,24 +42,27 @@ def test_default_method_heatmaps(model, method, tiny_vit_dir, tiny_cnn_dir):
 
 def test_full_image_heatmap_covers_the_margins(tiny_cnn_dir):
     detector = load_detector(tiny_cnn_dir)
-    assert detector.transform.preprocess.eval_crop == "full"
+    assert detector.transform.spec.resize_mode == "full"
     explanation = explain_image(detector, IMAGE, method="saliency")
     _check_heatmap(explanation.heatmap, IMAGE)
     for margin in (explanation.heatmap[:, :4], explanation.heatmap[:, -4:]):
         assert margin.max() > 0 and margin.std() > 0  # stretched over the whole image, not zeroed
 
 
-def test_center_crop_heatmap_leaves_unseen_margins_grey(tiny_cnn_dir):
+def test_native_window_heatmap_leaves_unseen_margins_grey(tiny_cnn_dir):
     detector = load_detector(tiny_cnn_dir)
-    preprocess = dataclasses.replace(detector.transform.preprocess, eval_crop="center")
-    detector.transform = build_eval_transform(preprocess)
+    spec = InputSpec(size=32, mean=detector.transform.spec.mean, std=detector.transform.spec.std)
+    detector.transform = create_transforms(spec).evaluation  # native-resolution centre window
     explanation = explain_image(detector, IMAGE, method="gradcam")
     _check_heatmap(explanation.heatmap, IMAGE)
-    # The model saw the centered 40x40 square: the 4-px margins left and right stay 0 and are greyed out.
-    assert explanation.region == (4, 0, 44, 40)
-    assert np.all(explanation.heatmap[:, :4] == 0) and np.all(explanation.heatmap[:, -4:] == 0)
+    # The model saw the centred 32x32 window of the 48x40 image: everything outside it stays 0.
+    assert explanation.region == (8, 4, 40, 36)
+    assert np.all(explanation.heatmap[:, :8] == 0) and np.all(explanation.heatmap[:4] == 0)
+    small = Image.fromarray(rgb_array((20, 24), seed=4))  # smaller than the window: padded around it
+    padded = explain_image(detector, small, method="gradcam")
+    assert padded.region == (0, 0, 20, 24) and padded.heatmap.shape == (24, 20)
     overlay = np.asarray(overlay_heatmap(IMAGE, explanation.heatmap, region=explanation.region)).astype(int)
-    margin = overlay[:, :4]
+    margin = overlay[:, :8]
     assert np.all(margin[..., 0] == margin[..., 1]) and np.all(margin[..., 1] == margin[..., 2])
 
 

@@ -49,14 +49,15 @@ def test_seed_cnn_from_model_type_uses_image_size() -> None:
 def test_processor_matches_the_training_eval_transform_on_non_square_images() -> None:
     from PIL import Image
 
-    from hf_aidetect.data.transforms import PreprocessConfig, build_eval_transform
+    from hf_aidetect.data.preprocessing import PreprocessConfig, eval_transform, processor_for
 
     _, processor = build_model(ModelArguments(model_type="seed_cnn", image_size=96))
     image = random_images(1, size=(25, 15))[0].resize((250, 150), Image.Resampling.BICUBIC)
-    pipeline_pixels = processor(image, return_tensors="pt")["pixel_values"][0]
-    transform = build_eval_transform(PreprocessConfig.from_image_processor(processor))
-    training_pixels = transform({"image": [image], "label": [0]})["pixel_values"][0]
-    assert torch.allclose(pipeline_pixels, training_pixels, atol=1e-4)
+    for geometry in ("resize", "crop"):
+        saved = processor_for(processor, PreprocessConfig(geometry=geometry))
+        pipeline_pixels = saved(image, return_tensors="pt")["pixel_values"][0]
+        training_pixels = eval_transform(saved)({"image": [image], "label": [0]})["pixel_values"][0]
+        assert torch.allclose(pipeline_pixels, training_pixels, atol=1e-4)
 
 
 def test_checkpoint_gets_a_fresh_two_label_head(saved_vit_dir: Path, tmp_path: Path) -> None:
@@ -74,12 +75,29 @@ def test_checkpoint_gets_a_fresh_two_label_head(saved_vit_dir: Path, tmp_path: P
     assert processor.crop_size.height == 32  # no preprocessor_config.json there: built from the config
 
 
-def test_checkpoint_keeps_its_processor_and_rejects_another_size(saved_vit_dir: Path) -> None:
+def test_checkpoint_keeps_its_processor(saved_vit_dir: Path) -> None:
     _, processor = build_model(ModelArguments(model_name_or_path=str(saved_vit_dir)))
     saved = json.loads((saved_vit_dir / "preprocessor_config.json").read_text())
     assert processor.crop_size.height == saved["crop_size"]["height"] == 32
-    with pytest.raises(ConfigError, match="--image_size 64 differs"):
-        build_model(ModelArguments(model_name_or_path=str(saved_vit_dir), image_size=64))
+
+
+def test_checkpoint_at_another_size_interpolates_its_position_embeddings(saved_vit_dir: Path) -> None:
+    original, _ = build_model(ModelArguments(model_name_or_path=str(saved_vit_dir)))
+    resized, processor = build_model(ModelArguments(model_name_or_path=str(saved_vit_dir), image_size=64))
+    assert resized.config.image_size == 64 and processor.crop_size.height == 64
+    assert resized.vit.embeddings.position_embeddings.shape[1] == (64 // 8) ** 2 + 1
+    pixels = torch.randn(2, 3, 64, 64)
+    original.eval(), resized.eval()
+    with torch.no_grad():  # transformers' own interpolate_pos_encoding=True at every forward
+        expected = original(pixel_values=pixels, interpolate_pos_encoding=True).logits
+        torch.testing.assert_close(resized(pixel_values=pixels).logits, expected, atol=1e-5, rtol=0)
+    same = {k for k, v in original.state_dict().items() if torch.equal(v, resized.state_dict()[k])}
+    assert same == set(original.state_dict()) - {"vit.embeddings.position_embeddings"}
+
+
+def test_size_dependent_weights_without_interpolation_are_refused(saved_cnn_dir: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--image_size 224.*depends on the input side"):
+        build_model(ModelArguments(model_name_or_path=str(saved_cnn_dir), image_size=224))
 
 
 def test_missing_checkpoint_is_a_config_error(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ FAST = {
     "evaluation_report": False,  # the end-of-run report is tested where it is asked for
     "validate_images": False,
     "augment": False,
+    "channels_last": "false",  # no timing of speed switches (tests/training/test_speed.py covers it)
     "seed": 0,
 }
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
+from hf_aidetect.training.acceleration import training_threads
 from hf_aidetect.training.runner import build_trainer, train
-from tests.training.conftest import TINY_VIT, recipe_args
+from tests.training.conftest import TINY_CNN, TINY_VIT, recipe_args
 
 
 def _weights(folder: str | Path) -> dict[str, torch.Tensor]:
@@ -59,7 +61,7 @@ def test_resume_ends_with_the_same_weights(tiny_data: Path, tmp_path: Path) -> N
     train(*recipe_args(tiny_data, tmp_path / "full", TINY_VIT, **common))
 
     interrupted = tmp_path / "resumed"
-    trainer, _, _ = build_trainer(*recipe_args(tiny_data, interrupted, TINY_VIT, **common))
+    trainer = build_trainer(*recipe_args(tiny_data, interrupted, TINY_VIT, **common)).trainer
     trainer.add_callback(_StopAfterFirstEpoch())
     trainer.train()
     checkpoint = interrupted / f"checkpoint-{trainer.state.global_step}"
@@ -70,3 +72,48 @@ def test_resume_ends_with_the_same_weights(tiny_data: Path, tmp_path: Path) -> N
     full_state = json.loads((tmp_path / "full" / "trainer_state.json").read_text())
     resumed_state = json.loads((interrupted / "trainer_state.json").read_text())
     assert full_state["global_step"] == resumed_state["global_step"]
+
+
+class _StopAtStep(TrainerCallback):
+    """Ends the run at ``step``, after an earlier checkpoint: the work since is lost, as in a kill."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= self.step:
+            control.should_training_stop = True
+        return control
+
+
+AUGMENTED = {"augment": True, "hflip_prob": 0.5, "jpeg_prob": 0.5, "blur_prob": 0.5}
+
+
+@pytest.mark.parametrize(
+    "switches",
+    [
+        {},  # on-the-fly decoding, the loader finishes the batch
+        {"dataloader_num_workers": 2},  # keyed draws do not depend on which worker decodes
+        {"device_preprocessing": True, "decode_cache": True},  # uint8 + draws, finished by the trainer
+    ],
+    ids=["loader", "two-workers", "device+cache"],
+)
+def test_mid_epoch_resume_with_augmentation_is_exact(tiny_data: Path, tmp_path: Path, switches: dict) -> None:
+    # 32 images / batch 8 = 4 steps an epoch; a checkpoint at step 3 is mid-epoch, the run dies at step 5.
+    common = {"num_train_epochs": 2, "load_best_model_at_end": False}
+    common.update(save_strategy="steps", save_steps=3)
+    common.update(AUGMENTED, save_total_limit=5, decode_cache_dir=str(tmp_path / "cache"), **switches)
+    train(*recipe_args(tiny_data, tmp_path / "full", TINY_CNN, **common))
+
+    interrupted = tmp_path / "resumed"
+    script_args, training_args, model_args = recipe_args(tiny_data, interrupted, TINY_CNN, **common)
+    trainer = build_trainer(script_args, training_args, model_args).trainer
+    trainer.add_callback(_StopAtStep(5))
+    workers = training_args.dataloader_num_workers
+    with training_threads(training_args.torch_threads, workers, training_args.device):  # as train() does
+        trainer.train()
+    assert (interrupted / "checkpoint-3").is_dir() and trainer.state.global_step == 5
+    resume = {"resume_from_checkpoint": str(interrupted / "checkpoint-3")}
+    train(*recipe_args(tiny_data, interrupted, TINY_CNN, **resume, **common))
+
+    _assert_identical(_weights(tmp_path / "full"), _weights(interrupted))

@@ -24,9 +24,8 @@ def test_auto_weights_are_balanced_inverse_frequency() -> None:
 
 
 def test_trainer_uses_auto_weights_in_its_loss(imbalanced_data: Path, tmp_path: Path) -> None:
-    trainer, _, report = build_trainer(
-        *recipe_args(imbalanced_data, tmp_path / "out", TINY_CNN, class_weights="auto")
-    )
+    setup = build_trainer(*recipe_args(imbalanced_data, tmp_path / "out", TINY_CNN, class_weights="auto"))
+    trainer, report = setup.trainer, setup.load_report
     assert report.summary.counts["train"] == {"real": 24, "fake": 8}
     assert trainer.class_weights.tolist() == pytest.approx([32 / 48, 32 / 16])
 

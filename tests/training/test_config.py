@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from hf_aidetect.errors import ConfigError
-from hf_aidetect.training.arguments import ScriptArguments
 from hf_aidetect.training.config import parse_dict_args, parse_recipe_args
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -23,7 +22,8 @@ def test_yaml_sets_defaults_and_cli_overrides(tmp_path: Path) -> None:
     recipe = _write(
         tmp_path,
         "dataset: data/faces\nmodel_type: seed_cnn\nlearning_rate: 1e-3\nper_device_train_batch_size: 16\n"
-        "class_weights: [1.0, 2.5]\nconfig_overrides: {dropout: 0.2}\ncrop_scale: [0.5, 1.0]\n"
+        "class_weights: [1.0, 2.5]\nconfig_overrides: {dropout: 0.2}\n"
+        "geometry: resize\ncrop_scale: [0.5, 1.0]\n"
         "load_best_model_at_end: false\n",
     )
     script, training, model = parse_recipe_args(
@@ -34,8 +34,8 @@ def test_yaml_sets_defaults_and_cli_overrides(tmp_path: Path) -> None:
     assert training.per_device_train_batch_size == 4  # the flag wins
     assert training.output_dir == str(tmp_path / "o")
     assert training.load_best_model_at_end is False
-    assert script.class_weights == [1.0, 2.5]
-    assert script.crop_scale == [0.5, 1.0]
+    assert training.class_weights == [1.0, 2.5]
+    assert script.preprocess.geometry == "resize" and script.preprocess.crop_scale == [0.5, 1.0]
     assert model.model_type == "seed_cnn" and model.config_overrides == {"dropout": 0.2}
 
 
@@ -67,7 +67,7 @@ def test_missing_config_file_and_bad_values(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         parse_recipe_args(["--config", str(tmp_path / "nope.yaml")])
     with pytest.raises(ConfigError, match="class_weights"):
-        ScriptArguments(dataset="x", class_weights="heavy")
+        parse_dict_args({"dataset": "x", "model_type": "vit", "class_weights": "heavy"})
     with pytest.raises(ConfigError, match="learning_rat"):
         parse_dict_args({"dataset": "x", "model_type": "vit", "learning_rat": 1.0}, where="sweep point 3")
 
@@ -79,3 +79,34 @@ def test_shipped_recipes_parse(name: str, tmp_path: Path) -> None:
     )
     assert script.dataset == "some/data" and training.output_dir == str(tmp_path)
     assert model.model_name_or_path or model.model_type
+
+
+def test_nested_blocks_flat_aliases_and_renamed_keys(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    recipe = _write(
+        tmp_path,
+        "dataset: x\nmodel_type: seed_cnn\npreprocess: {geometry: crop}\n"
+        "augment: {hflip_prob: 0.2, jpeg_prob: 0.3}\n"
+        "pipeline: {decode_cache: true}\nreport: {robustness_samples: 7}\nblur_prob: 0.4\n"
+        "preresize_cache_dir: /tmp/c\n",
+    )
+    script, _, _ = parse_recipe_args(["--config", str(recipe), "--jpeg_prob", "0.6"])
+    assert script.preprocess.geometry == "crop"
+    assert (script.augment.hflip_prob, script.augment.jpeg_prob, script.augment.blur_prob) == (0.2, 0.6, 0.4)
+    assert script.pipeline.decode_cache is True and script.pipeline.decode_cache_dir == "/tmp/c"
+    assert script.report.robustness_samples == 7
+    assert "now called 'decode_cache_dir'" in caplog.text
+    off, _, _ = parse_dict_args({"dataset": "x", "model_type": "vit", "augment": False})
+    assert off.augment.enabled is False
+    nested, _, _ = parse_dict_args({"dataset": "x", "model_type": "vit", "augment": {"hflip_prob": 0.0}})
+    assert nested.augment.hflip_prob == 0.0 and nested.augment.enabled
+
+
+def test_block_keys_are_checked_and_validated_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"augment\.hflip.*augment\.hflip_prob"):
+        parse_dict_args({"dataset": "x", "model_type": "vit", "augment": {"hflip": 0.5}})
+    with pytest.raises(ConfigError, match="crop_scale"):  # a resampling setting under the crop geometry
+        parse_dict_args({"dataset": "x", "model_type": "vit", "crop_scale": [0.5, 1.0]})
+    with pytest.raises(ConfigError, match="--hflip_prob is a probability"):
+        parse_recipe_args(["--dataset", "x", "--model_type", "vit", "--hflip_prob", "2"])

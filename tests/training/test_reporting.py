@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from hf_aidetect.errors import ConfigError
-from hf_aidetect.training.arguments import ScriptArguments
+from hf_aidetect.training.arguments import ReportArguments
 from hf_aidetect.training.config import parse_recipe_args
 from hf_aidetect.training.reporting import threshold_results
 from hf_aidetect.training.sweep import SweepSpec, point_argv
@@ -16,12 +16,12 @@ from tests.training.conftest import TINY_VIT
 
 
 def test_report_arguments_default_on_and_are_checked() -> None:
-    args = ScriptArguments()
+    args = ReportArguments()
     assert args.evaluation_report and args.evaluation_target_fpr is None and args.robustness_samples > 0
     with pytest.raises(ConfigError, match="evaluation_target_fpr"):
-        ScriptArguments(evaluation_target_fpr=1.5)
+        ReportArguments(evaluation_target_fpr=1.5)
     with pytest.raises(ConfigError, match="robustness_samples"):
-        ScriptArguments(robustness_samples=-1)
+        ReportArguments(robustness_samples=-1)
 
 
 def test_threshold_results_add_keys_without_touching_test_metrics() -> None:
@@ -48,7 +48,7 @@ def _sweep(tmp_path: Path, overrides: dict) -> SweepSpec:
 def test_sweep_points_skip_the_report_unless_asked(tmp_path: Path, overrides: dict, expected: bool) -> None:
     spec = _sweep(tmp_path, overrides)
     script_args, _, _ = parse_recipe_args([*point_argv(spec, spec.points()[0]), "--dataset", "data"])
-    assert script_args.evaluation_report is expected
+    assert script_args.report.evaluation_report is expected
 
 
 def test_report_reuses_the_trainers_scores_for_validation_and_test(

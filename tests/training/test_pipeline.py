@@ -1,4 +1,4 @@
-"""Fast-path switches: CPU thread budget, pre-resize cache, device preprocessing, channels_last."""
+"""The training pipeline's switches: CPU thread budget, decode cache, device preprocessing, speed choice."""
 
 from __future__ import annotations
 
@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from hf_aidetect.data.loader import KeyedSampler, PreprocessedSplit
 from hf_aidetect.errors import ConfigError
-from hf_aidetect.training.acceleration import (
-    DevicePreprocessTrainer,
-    training_thread_count,
-    training_threads,
-)
+from hf_aidetect.training.acceleration import training_thread_count, training_threads
 from hf_aidetect.training.runner import build_trainer, train
 from tests.training.conftest import TINY_CNN, recipe_args
 
@@ -86,14 +83,14 @@ def test_invalid_fast_path_combinations(tiny_data: Path, tmp_path: Path, overrid
         recipe_args(tiny_data, tmp_path / "out", TINY_CNN, **overrides)
 
 
-def test_preresize_cache_train_writes_outputs_and_report(tiny_data: Path, tmp_path: Path) -> None:
+def test_decode_cache_train_writes_outputs_and_report(tiny_data: Path, tmp_path: Path) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     args = recipe_args(
         tiny_data,
         out,
         TINY_CNN,
-        preresize_cache=True,
-        preresize_cache_dir=str(cache),
+        decode_cache=True,
+        decode_cache_dir=str(cache),
         augment=True,
         num_train_epochs=1,
         evaluation_report=True,  # reads the original files, not the cached pixels
@@ -107,65 +104,58 @@ def test_preresize_cache_train_writes_outputs_and_report(tiny_data: Path, tmp_pa
     assert results["test_accuracy"] == saved["test_accuracy"]
     assert (out / "evaluation" / "metrics.json").is_file()
     assert any(cache.iterdir())
+    processor = json.loads((out / "preprocessor_config.json").read_text())
+    assert processor["do_resize"] is False and processor["crop_size"]["height"] == 32  # native crops
 
 
 def test_device_preprocessing_trains_on_cpu(tiny_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    switches = {"preresize_cache": True, "preresize_cache_dir": str(tmp_path / "cache"), "augment": True}
-    switches.update(device_preprocessing=True, channels_last=True, num_train_epochs=1)
+    switches = {"decode_cache": True, "decode_cache_dir": str(tmp_path / "cache"), "augment": True}
+    switches.update(device_preprocessing=True, num_train_epochs=1)
     switches.update(jpeg_prob=0.5, blur_prob=0.5)  # JPEG in the loader, blur on the device
     args = recipe_args(tiny_data, out, TINY_CNN, **switches)
-    trainer, _, _ = build_trainer(*args)
-    assert isinstance(trainer, DevicePreprocessTrainer) and trainer.device_preprocess is not None
+    trainer = build_trainer(*args).trainer
+    assert trainer.device_stage is not None
     batch = next(iter(trainer.get_train_dataloader()))
-    assert batch["pixel_values"].dtype == torch.uint8  # the loader ships raw pixels
-    prepared = trainer._prepare_inputs(batch)["pixel_values"]
-    assert prepared.dtype == torch.float32 and prepared.shape[-1] == 32
+    assert batch["pixel_values"].dtype == torch.uint8  # the loader ships raw pixels, with their draws
+    assert batch["augment_draws"].shape[0] == batch["pixel_values"].shape[0]
+    prepared = trainer._prepare_inputs(batch)
+    assert prepared["pixel_values"].dtype == torch.float32 and prepared["pixel_values"].shape[-1] == 32
+    assert "augment_draws" not in prepared
     results = train(*args)
     assert 0.0 <= results["test_accuracy"] <= 1.0
     assert all((out / name).is_file() for name in OUTPUTS)
 
 
-def test_trainer_loaders_fetch_whole_batches(tiny_data: Path, tmp_path: Path) -> None:
-    from hf_aidetect.data.loader import BatchFetch
+def test_device_and_loader_placements_train_the_same_model(tiny_data: Path, tmp_path: Path) -> None:
+    common = {"augment": True, "jpeg_prob": 0.5, "blur_prob": 0.5, "num_train_epochs": 2}
+    loader = train(*recipe_args(tiny_data, tmp_path / "a", TINY_CNN, **common))
+    device = train(*recipe_args(tiny_data, tmp_path / "b", TINY_CNN, device_preprocessing=True, **common))
+    assert loader["test_accuracy"] == device["test_accuracy"]
+    from safetensors.torch import load_file
 
-    trainer, _, _ = build_trainer(*recipe_args(tiny_data, tmp_path / "out", TINY_CNN, num_train_epochs=1))
+    a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_trainer_loaders_fetch_whole_batches_with_keys(tiny_data: Path, tmp_path: Path) -> None:
+    trainer = build_trainer(*recipe_args(tiny_data, tmp_path / "out", TINY_CNN, num_train_epochs=1)).trainer
+    assert isinstance(trainer.train_dataset, PreprocessedSplit)
+    assert isinstance(trainer._get_train_sampler(), KeyedSampler)
     for loader in (trainer.get_train_dataloader(), trainer.get_eval_dataloader()):
-        assert isinstance(loader.dataset, BatchFetch)
         batch = next(iter(loader))
         assert batch["pixel_values"].dtype == torch.float32 and batch["labels"].dtype == torch.int64
 
 
-def test_device_preprocessing_on_cpu_drops_default_workers_only(tiny_data: Path, tmp_path: Path) -> None:
-    switches = {"preresize_cache": True, "preresize_cache_dir": str(tmp_path / "cache")}
-    switches.update(device_preprocessing=True, num_train_epochs=1)
+def test_decode_cache_on_cpu_drops_default_workers_only(tiny_data: Path, tmp_path: Path) -> None:
+    switches = {"decode_cache": True, "decode_cache_dir": str(tmp_path / "cache"), "num_train_epochs": 1}
     _, defaulted, _ = recipe_args(tiny_data, tmp_path / "a", TINY_CNN, **switches)
     defaulted.dataloader_num_workers, defaulted.dataloader_workers_defaulted = 2, True  # as on a 2-core box
-    defaulted.load_in_main_process("device preprocessing on the CPU")
+    defaulted.load_in_main_process("decode cache on the CPU")
     assert defaulted.dataloader_num_workers == 0 and not defaulted.dataloader_persistent_workers
     _, explicit, _ = recipe_args(tiny_data, tmp_path / "b", TINY_CNN, dataloader_num_workers=1, **switches)
-    explicit.load_in_main_process("device preprocessing on the CPU")
+    explicit.load_in_main_process("decode cache on the CPU")
     assert explicit.dataloader_num_workers == 1  # the user's choice stands
-
-
-@pytest.mark.parametrize(
-    ("native", "flags", "bf16"),
-    [
-        (True, {}, True),  # native bf16: autocast on (and use_cpu spelled out on a CPU-only box)
-        (False, {}, False),  # emulated bf16 would be slower than fp32
-        (False, {"bf16": True, "use_cpu": True}, True),  # an explicit precision wins
-    ],
-)
-def test_auto_bf16_follows_the_hardware(
-    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, native: bool, flags: dict, bf16: bool
-) -> None:
-    import hf_aidetect.training.acceleration as acceleration
-
-    monkeypatch.setattr(acceleration, "native_bf16", lambda device_type: native)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    _, args, _ = recipe_args(tiny_data, tmp_path / "out", TINY_CNN, auto_bf16=True, **flags)
-    assert args.bf16 is bf16 and not args.fp16
-    assert args.use_cpu is (bf16 or bool(flags.get("use_cpu")))
 
 
 def test_native_bf16_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -190,25 +180,6 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert native_bf16("mps") is False
 
 
-def test_device_preprocessing_without_the_cache_normalises_on_the_device(
-    tiny_data: Path, tmp_path: Path
-) -> None:
-    plain_args = recipe_args(tiny_data, tmp_path / "a", TINY_CNN, num_train_epochs=1)
-    device_args = recipe_args(
-        tiny_data, tmp_path / "b", TINY_CNN, num_train_epochs=1, device_preprocessing=True
-    )
-    plain, _, _ = build_trainer(*plain_args)
-    device, _, _ = build_trainer(*device_args)
-    assert isinstance(device, DevicePreprocessTrainer)
-    raw = next(iter(device.get_eval_dataloader()))
-    assert raw["pixel_values"].dtype == torch.uint8  # decoded + cropped by PIL, not normalised
-    expected = next(iter(plain.get_eval_dataloader()))["pixel_values"]
-    device.model.eval()
-    torch.testing.assert_close(device._prepare_inputs(raw)["pixel_values"], expected, atol=1e-6, rtol=0)
-    results = train(*device_args)
-    assert 0.0 <= results["test_accuracy"] <= 1.0
-
-
 @pytest.mark.parametrize(
     ("given", "device", "expected"),
     [(None, "cuda", True), (None, "cpu", False), (False, "cuda", False), (True, "cpu", True)],
@@ -216,10 +187,12 @@ def test_device_preprocessing_without_the_cache_normalises_on_the_device(
 def test_device_preprocessing_defaults_on_for_gpus_only(given, device, expected) -> None:
     from types import SimpleNamespace
 
+    from hf_aidetect.data.preprocessing import PipelineConfig
     from hf_aidetect.training.arguments import ScriptArguments
     from hf_aidetect.training.runner import resolve_device_preprocessing
 
-    script_args = ScriptArguments(device_preprocessing=given)
+    script_args = ScriptArguments()
+    script_args.pipeline = PipelineConfig(device_preprocessing=given)
     training_args = SimpleNamespace(device=torch.device(device))
     assert resolve_device_preprocessing(script_args, training_args) is expected
-    assert script_args.device_preprocessing is expected
+    assert script_args.pipeline.device_preprocessing is expected
