@@ -227,6 +227,7 @@ def evaluate_model(
     progress: bool = False,
     seed: int = 0,
     scores: Mapping[str, np.ndarray] | None = None,
+    crops: int = 1,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``dataset_dict[split]`` and write the report into ``out_dir``; return it.
 
@@ -238,12 +239,15 @@ def evaluate_model(
     seeded subset of at most ``robustness_samples`` images (``None``: all). Datasets may carry a
     training transform; it is ignored (the model's eval preprocessing is applied). ``scores``: P(fake)
     per row already computed for ``split`` / ``"validation"`` (e.g. by the Trainer), used instead of
-    scoring those splits again when their lengths match.
+    scoring those splits again when their lengths match. ``crops`` > 1: multi-crop scoring (mean logits of
+    that many native-resolution windows per image).
     """
     dataset, validation = _splits(dataset_dict, split)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     detector = Detector.from_model(model, image_processor, device=device)
+    if crops != 1:
+        detector = detector.with_crops(crops)
     score_kwargs = {"batch_size": batch_size, "num_workers": num_workers, "progress": progress}
     labels = dataset_labels(dataset)
     known = dict(scores or {})

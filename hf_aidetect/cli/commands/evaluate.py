@@ -28,7 +28,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hf_aidetect.cli.commands.predict import add_model_arguments
+from hf_aidetect.cli.commands.predict import add_crops_argument, add_model_arguments
 from hf_aidetect.errors import ConfigError
 
 NAME = "evaluate"
@@ -66,6 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-gallery", action="store_true", help="Skip the explanation gallery.")
     parser.add_argument("--gallery-errors", type=int, default=4, help="Worst errors shown in the gallery.")
     parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
+    add_crops_argument(parser)
     parser.add_argument(
         "--num-workers", type=int, default=None, help="Decode worker processes (default auto)."
     )
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         progress=not args.quiet,
+        crops=args.crops,
     )
     metrics, threshold = report["metrics"], report["threshold"]
     sys.stdout.write(

@@ -77,7 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all-files", action="store_true", help="In folders, take every file, not only images."
     )
+    add_crops_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+
+def add_crops_argument(parser: argparse.ArgumentParser) -> None:
+    """``--crops K``, shared by predict and evaluate."""
+    parser.add_argument(
+        "--crops",
+        type=int,
+        default=1,
+        metavar="K",
+        help="Score the mean logits of K native-resolution windows per image, on a g x g grid covering "
+        "it (K = 4, 9, 16; for images larger than the model's input). Default 1: the saved processor's "
+        "centre window, as pipeline('image-classification') does.",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     detector = load_detector(
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
+    if args.crops != 1:
+        detector = detector.with_crops(args.crops)
     threshold, origin = resolve_threshold(args.threshold, detector.config)
     fmt = args.format or ("table" if args.output is None and sys.stdout.isatty() else "csv")
     rows = predict_files(
