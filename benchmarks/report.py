@@ -49,6 +49,11 @@ CASE_TABLE = [
         "`case_end_to_end.py`, `stock_recipe.py`",
     ),
     ("e", "peak RSS loading + iterating 2k vs 20k files", "`case_memory.py`"),
+    (
+        "g",
+        "speed switches at 64 / 128 / 256 px: ms/step per candidate, the timed choice, placement",
+        "`case_speed.py`",
+    ),
 ]
 
 
@@ -106,7 +111,7 @@ def _targets_section(results: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     columns = ["case", "target", "measured", "threshold", "met"]
-    return "## Targets (issue 6, item 3)\n\n" + markdown_table(columns, rows)
+    return "## Targets\n\n" + markdown_table(columns, rows)
 
 
 def _case_section(r: dict[str, Any]) -> str:
@@ -115,6 +120,8 @@ def _case_section(r: dict[str, Any]) -> str:
         lines += [f"**Failed:** `{r.get('error', 'unknown error')}`", ""]
     if r.get("rows"):
         lines += [markdown_table(r["columns"], r["rows"]), ""]
+    for table in r.get("tables", []):  # a case's further tables, each with its own title
+        lines += [f"**{table['title']}**", "", markdown_table(table["columns"], table["rows"]), ""]
     lines += [f"- {note}" for note in r.get("notes", [])]
     lines.append(
         f"- Case wall time {r.get('wall_s')} s, case peak RSS {r.get('peak_rss_mb')} MiB"

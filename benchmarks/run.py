@@ -1,7 +1,7 @@
 """Run the benchmark cases, each in its own subprocess, and regenerate ``benchmarks/README.md``.
 
 Usage (from the repository root): ``python -m benchmarks.run [--cases a,b,...] [--quick] [--device cuda]``.
-Cases: a=data_path, b=training, c=predict, d=end_to_end, e=memory.
+Cases: a=data_path, b=training, c=predict, d=end_to_end, e=memory, g=speed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ CASES: dict[str, tuple[str, str]] = {
     "c": ("predict", "benchmarks.case_predict"),
     "d": ("end_to_end", "benchmarks.case_end_to_end"),
     "e": ("memory", "benchmarks.case_memory"),
+    "g": ("speed", "benchmarks.case_speed"),
 }
 
 

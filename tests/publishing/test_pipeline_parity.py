@@ -1,4 +1,4 @@
-"""``pipeline("image-classification")`` on a trained model -- saved, and pushed -- gives ``predict``'s P(fake).
+"""``pipeline("image-classification")`` on a trained model (saved, and pushed) gives ``predict``'s P(fake).
 
 The models are trained through ``hf_aidetect.training.train`` with the default native-resolution geometry,
 so the saved processor must reproduce the evaluation window (centre crop, zero padding) exactly: images

@@ -40,11 +40,12 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[bo
 def test_the_fastest_candidate_wins_and_is_cached(fake_clock) -> None:
     choice = speed.choose_speed_switches(_cnn(), CPU, 32, 8, channels_last="auto", bf16_candidate=True)
     assert (choice.channels_last, choice.bf16, choice.source) == (True, True, "measured")
-    assert len(fake_clock) == 4 and len(choice.seconds_per_step) == 4
+    assert len(fake_clock) == 8 and len(choice.seconds_per_step) == 4  # 2 interleaved rounds of 4
+    assert fake_clock[:4] == fake_clock[4:]
     again = speed.choose_speed_switches(_cnn(), CPU, 32, 8, channels_last="auto", bf16_candidate=True)
-    assert (again.channels_last, again.bf16, again.source) == (True, True, "cached") and len(fake_clock) == 4
+    assert (again.channels_last, again.bf16, again.source) == (True, True, "cached") and len(fake_clock) == 8
     other_size = speed.choose_speed_switches(_cnn(), CPU, 64, 8, channels_last="auto", bf16_candidate=True)
-    assert other_size.source == "measured" and len(fake_clock) == 8  # sizes are measured separately
+    assert other_size.source == "measured" and len(fake_clock) == 16  # sizes are measured separately
     assert "channels_last=True,bf16=True 200 ms" in speed.describe(choice, 32, 8)
 
 
@@ -54,7 +55,16 @@ def test_forced_switches_and_models_without_convolutions_measure_nothing(fake_cl
     mlp = torch.nn.Sequential(torch.nn.Linear(4, 2))
     assert speed.choose_speed_switches(mlp, CPU, 32, 8, channels_last="auto").source == "fixed"
     only_bf16 = speed.choose_speed_switches(_cnn(), CPU, 32, 8, channels_last="true", bf16_candidate=True)
-    assert only_bf16.channels_last and only_bf16.bf16 and fake_clock == [(True, False), (True, True)]
+    assert only_bf16.channels_last and only_bf16.bf16 and fake_clock == [(True, False), (True, True)] * 2
+
+
+def test_a_switch_must_win_by_a_margin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(speed, "_cache_path", lambda: tmp_path / "speed_cache.json")
+    table = {(False, False): 0.100, (True, False): 0.097}  # 3 % faster: within noise, plain stays
+    monkeypatch.setattr(speed, "_time_candidate", lambda m, d, s, b, cl, bf, n: table[(cl, bf)])
+    assert speed.choose_speed_switches(_cnn(), CPU, 32, 8).channels_last is False
+    table[(True, False)] = 0.090
+    assert speed.choose_speed_switches(_cnn(), CPU, 48, 8).channels_last is True
 
 
 def test_a_real_timing_runs_the_model_and_leaves_it_untouched() -> None:
