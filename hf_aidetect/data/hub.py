@@ -62,10 +62,11 @@ def load_hub(dataset_id: str, hub_kwargs: dict[str, Any]) -> Dataset | DatasetDi
         ) from error
 
 
-def map_splits(data: Dataset | DatasetDict, origin: str) -> dict[str, Dataset]:
-    """Name splits train / validation / test; a single ``Dataset`` is train."""
+def map_splits(data: Dataset | DatasetDict, origin: str, for_evaluation: bool = False) -> dict[str, Dataset]:
+    """Name splits train / validation / test; a single ``Dataset`` is train (``test`` for evaluation, which
+    also needs no train split)."""
     if isinstance(data, Dataset):
-        return {"train": data}
+        return {"test" if for_evaluation else "train": data}
     if not isinstance(data, DatasetDict):
         raise DatasetLayoutError(
             f"{origin} loaded as {type(data).__name__}; streaming / iterable datasets are not supported: "
@@ -88,7 +89,7 @@ def map_splits(data: Dataset | DatasetDict, origin: str) -> dict[str, Dataset]:
             f"{origin} has unknown split(s) {unknown}: expected train, validation (valid/val/dev) and test. "
             "Pass split='<name>' to load one split as train (validation/test are then carved out of it)."
         )
-    if "train" not in out:
+    if "train" not in out and not for_evaluation:
         raise DatasetLayoutError(f"{origin} has no train split (found {sorted(data)}); pass split='<name>'.")
     return out
 
@@ -175,14 +176,18 @@ def dataset_cache_key(dataset: Dataset, image_column: str) -> str | None:
     return f"{fingerprint}:{image_column}"
 
 
-def check_both_classes(dataset: Dataset, where: str) -> None:
-    """Raise when a split is empty or lacks one class."""
+def check_both_classes(dataset: Dataset, where: str, one_class_ok: bool = False) -> None:
+    """Raise when a split is empty or lacks one class (only warn for the latter with ``one_class_ok``)."""
     labels = column_numpy(dataset, "label")
     counts = np.bincount(labels.astype(np.int64), minlength=2)
     if counts.sum() == 0:
         raise DatasetLayoutError(f"{where} is empty (no usable images); add images or remove it.")
     for label_id, name in enumerate(LABEL_NAMES):
-        if counts[label_id] == 0:
+        if counts[label_id] == 0 and one_class_ok:
+            logger.warning(
+                "%s has no %r images: only metrics of the other class can be computed", where, name
+            )
+        elif counts[label_id] == 0:
             raise DatasetLayoutError(
                 f"{where} has no {name!r} images; a detector needs real and fake examples in every split."
             )

@@ -6,6 +6,10 @@ Supported (``root`` may also be a wrapper folder holding exactly one sub-folder,
 * split layout: ``root/{train,valid|val|validation,test}/<class>/...``
 * class layout: ``root/<class>/...`` (no splits; they are carved out later)
 
+For evaluation (``scan_folder(..., for_evaluation=True)``) a split layout needs no ``train/`` (e.g. only
+``test/``), a class layout is one ``test`` split, and a split may hold one class only (a folder of fakes
+from one generator measures recall).
+
 Class folders map through :func:`hf_aidetect.data.labels.canonical_label` (``REAL``, ``0_real``, ``ai`` ...).
 Images may sit in nested folders below a class folder; the first sub-folder name is the image's
 ``source`` (e.g. ``fake/stylegan2/x.png`` -> ``"stylegan2"``). Hidden and system files are skipped.
@@ -88,8 +92,11 @@ def looks_like_image_folder(folder: Path) -> bool:
     return any(split_name(d.name) or canonical_label(d.name) is not None for d in _subdirs(root))
 
 
-def scan_folder(folder: str | os.PathLike) -> FolderScan:
-    """Scan a split or class layout under ``folder``; raise :class:`DatasetLayoutError` when ambiguous."""
+def scan_folder(folder: str | os.PathLike, *, for_evaluation: bool = False) -> FolderScan:
+    """Scan a split or class layout under ``folder``; raise :class:`DatasetLayoutError` when ambiguous.
+
+    ``for_evaluation``: no ``train/`` needed, a class layout becomes the ``test`` split, one class is enough.
+    """
     root = find_dataset_root(Path(folder))
     dirs = _subdirs(root)
     if not dirs:
@@ -99,14 +106,14 @@ def scan_folder(folder: str | os.PathLike) -> FolderScan:
         )
     splits_found = {d.name: split_name(d.name) for d in dirs}
     if any(splits_found.values()):
-        return _scan_split_layout(root, dirs, splits_found)
+        return _scan_split_layout(root, dirs, splits_found, for_evaluation)
     ignored: list[str] = []
-    files = _scan_class_folders(root, dirs, ignored)
-    return FolderScan(str(root), "classes", {"train": files}, ignored)
+    files = _scan_class_folders(root, dirs, ignored, both_classes=not for_evaluation)
+    return FolderScan(str(root), "classes", {"test" if for_evaluation else "train": files}, ignored)
 
 
 def _scan_split_layout(
-    root: Path, dirs: list[os.DirEntry], splits_found: dict[str, str | None]
+    root: Path, dirs: list[os.DirEntry], splits_found: dict[str, str | None], for_evaluation: bool = False
 ) -> FolderScan:
     unknown = [name for name, split in splits_found.items() if split is None]
     if unknown:
@@ -123,7 +130,7 @@ def _scan_split_layout(
                 f"Both {root / by_split[split]} and {root / name} are {split!r} splits; keep only one."
             )
         by_split[split] = name
-    if "train" not in by_split:
+    if "train" not in by_split and not for_evaluation:
         raise DatasetLayoutError(
             f"{root} has split folders {sorted(by_split.values())} but no train/ folder; add train/ "
             "(other splits are carved out of it when missing)."
@@ -133,11 +140,15 @@ def _scan_split_layout(
     for split in ("train", "validation", "test"):
         if split in by_split:
             split_dir = root / by_split[split]
-            splits[split] = _scan_class_folders(split_dir, _subdirs(split_dir), ignored)
+            splits[split] = _scan_class_folders(
+                split_dir, _subdirs(split_dir), ignored, both_classes=not for_evaluation
+            )
     return FolderScan(str(root), "splits", splits, ignored)
 
 
-def _scan_class_folders(folder: Path, dirs: list[os.DirEntry], ignored: list[str]) -> SplitFiles:
+def _scan_class_folders(
+    folder: Path, dirs: list[os.DirEntry], ignored: list[str], both_classes: bool = True
+) -> SplitFiles:
     unknown = [d.name for d in dirs if canonical_label(d.name) is None]
     if unknown:
         raise DatasetLayoutError(
@@ -164,7 +175,7 @@ def _scan_class_folders(folder: Path, dirs: list[os.DirEntry], ignored: list[str
         )
     present = set(files.labels)
     missing = [ID2LABEL[i] for i in ID2LABEL if i not in present]
-    if missing:
+    if missing and both_classes:  # for evaluation one class is enough (the loader warns)
         raise DatasetLayoutError(
             f"{folder} has no {missing[0]!r} images: a detector needs both real and fake examples in every "
             f"split. Add a {missing[0]}/ class folder with images (accepted names: {known_aliases()})."

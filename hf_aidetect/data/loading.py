@@ -30,6 +30,7 @@ from hf_aidetect.errors import BadImageError, ConfigError, DatasetLayoutError
 logger = logging.getLogger(__name__)
 
 BadImagePolicy = Literal["skip", "error"]
+Purpose = Literal["training", "evaluation"]
 
 
 def load_detection_dataset(
@@ -45,6 +46,7 @@ def load_detection_dataset(
     validate: bool = True,
     num_workers: int | None = None,
     return_report: bool = False,
+    purpose: Purpose = "training",
     **hub_kwargs: Any,
 ) -> DatasetDict | tuple[DatasetDict, LoadReport]:
     """Load a real-vs-fake image dataset as ``DatasetDict`` with ``train``, ``validation`` and ``test``.
@@ -63,12 +65,21 @@ def load_detection_dataset(
     ``return_report=True`` also returns a :class:`LoadReport` (summary, skipped files, layout).
     Folder results are cached per file (size + mtime), so reloading an unchanged folder is quick.
 
+    ``purpose="evaluation"`` loads a labelled set to score **whole**: nothing is carved, the splits found
+    are returned as they are (a test-only split folder gives ``{"test"}``; plain class folders, a single
+    ``Dataset`` or a one-split Hub dataset give ``{"test"}``), and a split may hold one class only.
+
     ``dataset[i]["image"]`` keeps the file's own mode (``datasets`` decodes it); the transforms in
     :mod:`hf_aidetect.data.transforms` and :func:`hf_aidetect.data.load_rgb` give RGB with EXIF orientation.
     """
     if bad_images not in ("skip", "error"):
         raise ConfigError(f"bad_images={bad_images!r} is invalid: use 'skip' or 'error'.")
-    options = _Options(image_column, label_column, source_column, validate, num_workers, hub_kwargs)
+    if purpose not in ("training", "evaluation"):
+        raise ConfigError(f"purpose={purpose!r} is invalid: use 'training' or 'evaluation'.")
+    evaluation = purpose == "evaluation"
+    options = _Options(
+        image_column, label_column, source_column, validate, num_workers, hub_kwargs, evaluation
+    )
     if isinstance(source, (Dataset, DatasetDict)):
         splits, bad, layout, root = _from_datasets(source, "the given dataset", options)
     else:
@@ -82,14 +93,16 @@ def load_detection_dataset(
         )
     log_bad_images(bad)
     for split, dataset in splits.items():
-        check_both_classes(dataset, f"{split} split of {root}")
-    splits, carved = carve_missing_splits(
-        splits,
-        validation_size=validation_size,
-        test_size=test_size,
-        seed=seed,
-        where=f"train split of {root}",
-    )
+        check_both_classes(dataset, f"{split} split of {root}", one_class_ok=evaluation)
+    carved: list[str] = []
+    if not evaluation:
+        splits, carved = carve_missing_splits(
+            splits,
+            validation_size=validation_size,
+            test_size=test_size,
+            seed=seed,
+            where=f"train split of {root}",
+        )
     dataset_dict = DatasetDict(splits)
     summary = summarize_dataset(dataset_dict)
     logger.info("Loaded %s (%s layout): %s", root, layout, summary)
@@ -108,6 +121,7 @@ class _Options:
     validate: bool
     num_workers: int | None
     hub_kwargs: dict[str, Any]
+    for_evaluation: bool = False
 
 
 def _looks_like_path(text: str) -> bool:
@@ -136,7 +150,7 @@ def _from_datasets(
 ) -> tuple[dict[str, Dataset], list[BadImage], str, str]:
     splits = {}
     bad: list[BadImage] = []
-    for split, dataset in map_splits(data, origin).items():
+    for split, dataset in map_splits(data, origin, options.for_evaluation).items():
         normalised = normalise_split(
             dataset,
             image_column=options.image_column,
@@ -153,7 +167,7 @@ def _from_datasets(
 
 
 def _from_folder(folder: Path, options: _Options) -> tuple:
-    scan: FolderScan = scan_folder(folder)
+    scan: FolderScan = scan_folder(folder, for_evaluation=options.for_evaluation)
     if scan.ignored_files:
         logger.info(
             "Ignored %d non-image file(s) under %s, e.g. %s",

@@ -96,7 +96,8 @@ class Detector:
         logits = self.model(pixel_values=flat.to(self.device, dtype=dtype, non_blocking=True)).logits.float()
         if crops:
             logits = logits.view(-1, crops, logits.shape[-1]).mean(dim=1)
-        return logits.softmax(dim=-1)[:, self.fake_index].double().cpu().numpy()
+        # float64 softmax: float32 saturates at P(fake) = 1 for margins above ~17, losing the logit.
+        return logits.double().softmax(dim=-1)[:, self.fake_index].cpu().numpy()
 
 
 def eval_transform_for(image_processor: Any, crops: int = 1) -> ImageTransform:

@@ -127,6 +127,39 @@ def plot_score_histogram(
     return _save(figure, path)
 
 
+def plot_reliability_diagram(calibration: dict, path: str | Path) -> Path:
+    """Fraction of fakes per bin of P(fake) (bars), image counts below, ECE and Brier score in the title.
+
+    ``calibration``: :func:`hf_aidetect.metrics.calibration.calibration_summary`.
+    """
+    bins = [entry for entry in calibration["bins"] if entry["count"]]
+    figure, (axis, counts_axis) = plt.subplots(
+        2, 1, figsize=(5.0, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    axis.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfectly calibrated")
+    if bins:
+        centres = [entry["mean_p_fake"] for entry in bins]
+        widths = [entry["upper"] - entry["lower"] for entry in bins]
+        lowers = [entry["lower"] for entry in bins]
+        fractions = [entry["fraction_fake"] for entry in bins]
+        style = {"color": COLOURS["fake"], "alpha": 0.35, "edgecolor": COLOURS["fake"]}
+        axis.bar(lowers, fractions, width=widths, align="edge", label="fraction fake per bin", **style)
+        axis.plot(centres, [entry["fraction_fake"] for entry in bins], "o-", color=COLOURS["fake"], lw=1.5)
+        counts_axis.bar(
+            lowers, [entry["count"] for entry in bins], width=widths, align="edge", color="#777777"
+        )
+    axis.set(xlim=(0, 1), ylim=(0, 1.02), ylabel="fraction of fakes")
+    axis.set_title(
+        f"Reliability of P(fake): ECE {calibration['ece']:.4f}, Brier {calibration['brier']:.4f}\n"
+        f"{calibration['num_bins']} bins, {calibration['num_samples']} images"
+    )
+    axis.legend(loc="upper left")
+    axis.grid(alpha=0.3)
+    counts_axis.set(xlabel="P(fake)", ylabel="images")
+    counts_axis.set_yscale("log" if bins and max(e["count"] for e in bins) > 100 else "linear")
+    return _save(figure, path)
+
+
 @dataclass
 class GalleryItem:
     """One gallery column: the image, its heatmap overlay and a caption."""

@@ -25,6 +25,7 @@ PLOT_TITLES = {
     "roc_curve": "ROC curve",
     "pr_curve": "Precision-recall curve",
     "score_histogram": "Score histogram",
+    "reliability_diagram": "Reliability diagram",
 }
 
 
@@ -35,7 +36,7 @@ def _number(value: Any) -> str:
 
 
 def threshold_sentence(info: dict[str, Any]) -> str:
-    """One line saying which threshold is used and why."""
+    """One line saying which threshold is used, why, and (when folded) what P(fake) now means."""
     text = f"Decision threshold **{info['value']:.4f}** ({info['source']}"
     tuned = info.get("validation")
     if tuned:
@@ -44,23 +45,84 @@ def threshold_sentence(info: dict[str, Any]) -> str:
             if tuned["method"] == "max_balanced_accuracy"
             else (f"highest fake recall with FPR <= {tuned['target_fpr']}")
         )
+        counts = f" ({tuned['num_real']} real / {tuned['num_fake']} fake)" if "num_real" in tuned else ""
         text += (
-            f", {how}: validation balanced accuracy {tuned['balanced_accuracy']:.4f}, "
-            f"FPR {tuned['fpr']:.4f}, TPR {tuned['tpr']:.4f}"
+            f"; {how} on {tuned.get('tuned_on', 'validation')}{counts}: balanced accuracy "
+            f"{tuned['balanced_accuracy']:.4f}, FPR {tuned['fpr']:.4f}, TPR {tuned['tpr']:.4f}"
         )
-    return text + "). An image is called fake when P(fake) >= the threshold."
+    text += "). An image is called fake when P(fake) >= the threshold."
+    folded = info.get("folded")
+    if folded:
+        text += (
+            f" The tuned threshold {folded['raw_threshold']:.4f} is folded into the classifier's bias "
+            f"(logit shift {folded['logit_shift']:.4f}), so P(fake) = 0.5 is that threshold and the model's "
+            "top label (`pipeline`) is the decision."
+        )
+    return text
 
 
 def _metric_table(report: dict[str, Any]) -> list[str]:
     at_threshold, at_half = report["metrics"], report.get("metrics_at_0.5", {})
-    lines = [
-        f"| metric | at threshold {report['threshold']['value']:.4f} | at 0.5 |",
-        "|---|---:|---:|",
-    ]
+    both = report["threshold"]["value"] != 0.5 and at_half
+    header = f"| metric | at threshold {report['threshold']['value']:.4f} |" + (" at 0.5 |" if both else "")
+    lines = [header, "|---|---:|" + ("---:|" if both else "")]
     for key in SUMMARY_METRICS:
         if key in at_threshold:
-            lines.append(f"| {key} | {_number(at_threshold[key])} | {_number(at_half.get(key))} |")
+            extra = f" {_number(at_half.get(key))} |" if both else ""
+            lines.append(f"| {key} | {_number(at_threshold[key])} |{extra}")
     return lines
+
+
+def _interval(entry: dict[str, Any]) -> str:
+    low, high = entry.get("ci") or (None, None)
+    if low is None or high is None or low != low:
+        return "n/a"
+    return f"[{low:.4f}, {high:.4f}]"
+
+
+def operating_point_lines(points: dict[str, Any]) -> list[str]:
+    """TPR at each FPR budget, ROC-AUC and AP with their bootstrap intervals and image counts."""
+    n_real, n_fake = points["num_real"], points["num_fake"]
+    lines = [
+        "| figure | value | 95 % interval | images |",
+        "|---|---:|---|---|",
+    ]
+    for row in points["tpr_at_fpr"]:
+        note = "" if row["resolvable"] else " (*)"
+        lines.append(
+            f"| TPR at {100 * row['fpr']:g} % FPR{note} | {_number(row['tpr'])} | {_interval(row)} | "
+            f"{n_fake} fake (TPR), {n_real} real (FPR) |"
+        )
+    for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "Average precision")):
+        entry = points[key]
+        lines.append(
+            f"| {name} | {_number(entry['value'])} | {_interval(entry)} | {n_real} real, {n_fake} fake |"
+        )
+    bootstrap = points.get("bootstrap")
+    lines.append("")
+    if bootstrap:
+        lines.append(
+            f"Intervals: {bootstrap['method']}, {bootstrap['resamples']} resamples, "
+            f"seed {bootstrap['seed']}. "
+            "TPR at an FPR budget is the highest fake recall of any threshold whose FPR stays within it."
+        )
+    if any(not row["resolvable"] for row in points["tpr_at_fpr"]):
+        lines.append(
+            f"(*) With {n_real} real images the smallest non-zero FPR is {1 / max(n_real, 1):.4g}: this "
+            "budget can only be met at FPR 0, so the figure is the TPR at FPR 0."
+        )
+    if points.get("note"):
+        lines.append(points["note"] + ".")
+    return lines
+
+
+def calibration_lines(calibration: dict[str, Any]) -> list[str]:
+    return [
+        f"Expected calibration error (ECE, {calibration['num_bins']} equal-width bins of P(fake)): "
+        f"**{_number(calibration['ece'])}**; Brier score: **{_number(calibration['brier'])}** "
+        f"({calibration['num_samples']} images). ECE is the image-weighted mean gap between the mean P(fake) "
+        "of a bin and the fraction of fakes in it; it depends on the class balance of the evaluated set.",
+    ]
 
 
 def _confusion_table(matrix: list[list[int]]) -> list[str]:
@@ -74,25 +136,30 @@ def _confusion_table(matrix: list[list[int]]) -> list[str]:
 
 def _source_table(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| source | images | real | fake | accuracy | average precision | AP basis |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| source | images | real | fake | accuracy | average precision | TPR at 1 % FPR | AP / TPR basis |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['source']} | {row['num_samples']} | {row['num_real']} | {row['num_fake']} | "
-            f"{_number(row['accuracy'])} | {_number(row['average_precision'])} | {row['ap_basis']} |"
+            f"{_number(row['accuracy'])} | {_number(row['average_precision'])} | "
+            f"{_number(row.get('tpr_at_1pct_fpr'))} | {row['ap_basis']} |"
         )
     return lines
 
 
 def render_report_markdown(report: dict[str, Any]) -> str:
     """The report as markdown with relative image links (the PNGs sit next to it)."""
+    where = f" of `{report['dataset']}`" if report.get("dataset") else ""
+    counts = f"{report['num_samples']} images"
+    if "num_real" in report:
+        counts += f": {report['num_real']} real, {report['num_fake']} fake"
     lines = [
-        f"# Evaluation on the `{report['split']}` split ({report['num_samples']} images)",
+        f"# Evaluation on the `{report['split']}` split{where} ({counts})",
         "",
         threshold_sentence(report["threshold"]),
         "",
-        "## Metrics (fake = positive class)",
+        f"## Metrics at the decision threshold (fake = positive class, {report['num_samples']} images)",
         "",
         *_metric_table(report),
         "",
@@ -101,6 +168,10 @@ def render_report_markdown(report: dict[str, Any]) -> str:
         *_confusion_table(report["metrics"]["confusion_matrix"]),
         "",
     ]
+    if report.get("operating_points"):
+        lines += ["## Operating points", "", *operating_point_lines(report["operating_points"]), ""]
+    if report.get("calibration"):
+        lines += ["## Calibration", "", *calibration_lines(report["calibration"]), ""]
     if report.get("per_source"):
         lines += ["## Per source / generator", "", *_source_table(report["per_source"]), ""]
     robustness = report.get("robustness")

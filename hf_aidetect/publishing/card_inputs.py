@@ -65,6 +65,7 @@ class CardInputs:
     train_sources: dict[str, int] = field(default_factory=dict)
     id2label: dict[int, str] = field(default_factory=dict)
     fake_threshold: float | None = None
+    operating_point: dict[str, Any] = field(default_factory=dict)
     image_size: int | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     epoch_rows: list[dict[str, Any]] = field(default_factory=list)
@@ -223,13 +224,22 @@ def _evaluation_report(output_dir: Path) -> dict[str, Any]:
     threshold = report.get("threshold")
     info = threshold if isinstance(threshold, dict) else {"value": threshold}
     metrics = {k: v for k, v in ((k, _number(v)) for k, v in report["metrics"].items()) if v is not None}
+    calibration = report.get("calibration") if isinstance(report.get("calibration"), dict) else {}
+    points = report.get("operating_points") if isinstance(report.get("operating_points"), dict) else {}
     return {
         "split": report.get("split") or "test",
+        "dataset": report.get("dataset"),
+        "num_samples": report.get("num_samples"),
+        "num_real": report.get("num_real"),
+        "num_fake": report.get("num_fake"),
         "threshold": _number(info.get("value")),
         "threshold_source": info.get("source"),
+        "folded": info.get("folded") if isinstance(info.get("folded"), dict) else None,
         "metrics": metrics,
         "confusion_matrix": _matrix(report["metrics"].get("confusion_matrix")),
         "per_source": [row for row in report.get("per_source") or [] if isinstance(row, dict)],
+        "operating_points": points,
+        "calibration": {k: calibration.get(k) for k in ("ece", "brier", "num_bins", "num_samples")},
     }
 
 
@@ -291,6 +301,7 @@ def collect_card_inputs(
         train_sources=_train_sources(summary),
         id2label=id2label,
         fake_threshold=_number(config.get("fake_threshold")),
+        operating_point=dict(config.get("operating_point") or {}),
         image_size=_image_size(config, output_dir),
         hyperparameters=safe_hyperparameters(hyperparameters),
         epoch_rows=read_epoch_rows(output_dir, state),

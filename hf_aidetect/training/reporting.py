@@ -1,4 +1,9 @@
-"""End-of-run evaluation report: ``OUTPUT_DIR/evaluation/`` and the tuned threshold in ``config.json``.
+"""End-of-run evaluation report: ``OUTPUT_DIR/evaluation/`` and the tuned threshold folded into the model.
+
+The threshold is tuned on the validation split when it holds at least
+:data:`~hf_aidetect.inference.threshold.MIN_IMAGES_PER_CLASS` images per class (otherwise the model keeps its
+argmax rule and a warning says why) and folded into the saved classifier bias, so the saved model's top label
+is the tuned decision (see :mod:`hf_aidetect.inference.operating_point`).
 
 Called by :func:`hf_aidetect.training.runner.train` on the main process only, after the best weights are
 saved and every collective operation is done: :func:`hf_aidetect.inference.evaluation.evaluate_model` is plain
@@ -33,17 +38,26 @@ def _report_model(trainer: Any) -> Any:
 
 
 def threshold_results(report: dict[str, Any]) -> dict[str, Any]:
-    """``all_results.json`` keys for the report: ``fake_threshold`` and ``test_*_at_threshold``.
+    """``all_results.json`` keys for the report: the threshold and ``test_*_at_threshold``.
 
-    The ``test_*`` keys of the Trainer evaluation (argmax, i.e. threshold 0.5) stay as they are; these are
-    extra keys named so the model card does not mistake them for the threshold of those metrics.
+    ``fake_threshold`` is the threshold on the saved model's P(fake) (0.5 once a tuned one is folded in;
+    ``tuned_threshold`` and ``operating_point_logit_shift`` then say what was folded). The ``test_*`` keys of
+    the Trainer evaluation (argmax of the weights before the fold) stay as they are; these extra keys are
+    named so the model card does not mistake them for the threshold of those metrics.
     """
     metrics = report.get("metrics") or {}
     split = report.get("split", "test")
-    results: dict[str, Any] = {"fake_threshold": float(report["threshold"]["value"])}
+    info = report["threshold"]
+    results: dict[str, Any] = {"fake_threshold": float(info["value"])}
+    folded = info.get("folded")
+    if folded:
+        results["tuned_threshold"] = float(folded["raw_threshold"])
+        results["operating_point_logit_shift"] = float(folded["total_logit_shift"])
     for name in THRESHOLD_METRICS:
         if name in metrics:
             results[f"{split}_{name}_at_threshold"] = metrics[name]
+    for row in (report.get("operating_points") or {}).get("tpr_at_fpr", []):
+        results[f"{split}_tpr_at_fpr_{row['fpr']:g}"] = row["tpr"]
     return results
 
 
@@ -70,8 +84,9 @@ def write_evaluation_report(
             trainer.processing_class,
             {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
             output_dir / EVALUATION_DIR,
+            tune_on="validation",
             target_fpr=report_args.evaluation_target_fpr,
-            save_threshold_to=output_dir,
+            fold_into=output_dir,
             robustness=report_args.robustness_samples > 0,
             robustness_samples=report_args.robustness_samples,
             batch_size=args.per_device_eval_batch_size,

@@ -1,4 +1,4 @@
-"""The evaluation report: metrics equal scikit-learn's, tuned threshold, plots, per-source, gallery, CLI."""
+"""The evaluation report: metrics equal scikit-learn's, one operating point, operating points, calibration."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from hf_aidetect.cli import main
-from hf_aidetect.inference import evaluation
+from hf_aidetect.errors import ConfigError
+from hf_aidetect.inference import evaluation, operating_point
 from hf_aidetect.inference.gallery import select_gallery
 from hf_aidetect.inference.loading import load_detector
-from hf_aidetect.inference.threshold import choose_threshold
-from tests.utils import make_split_layout, write_rgb_jpeg
+from hf_aidetect.inference.score_table import ScoreTable
+from hf_aidetect.inference.scoring import score_dataset
+from hf_aidetect.inference.threshold import choose_threshold, logit
+from tests.publishing.conftest import folder_digest
+from tests.utils import write_rgb_jpeg
 
 TEST_LABELS = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
 TEST_SCORES = np.array([0.05, 0.2, 0.35, 0.5, 0.62, 0.1, 0.3, 0.55, 0.7, 0.8, 0.95, 0.45])
@@ -60,6 +63,7 @@ def fixed_scores(monkeypatch):
         return {12: TEST_SCORES, 8: VAL_SCORES}[len(dataset)].copy()
 
     monkeypatch.setattr(evaluation, "score_dataset", fake_score_dataset)
+    monkeypatch.setattr(operating_point, "score_dataset", fake_score_dataset)
 
 
 def _assert_png(path, min_size=(300, 200)):
@@ -68,17 +72,18 @@ def _assert_png(path, min_size=(300, 200)):
         assert image.width > min_size[0] and image.height > min_size[1]
 
 
-def test_report_matches_sklearn_on_fixed_scores(tiny_cnn_dir, dataset_dict, fixed_scores, tmp_path):
-    detector = load_detector(tiny_cnn_dir)
+def test_report_matches_sklearn_at_the_models_own_threshold(
+    tiny_cnn_dir, dataset_dict, fixed_scores, tmp_path
+):
+    model_dir = shutil.copytree(tiny_cnn_dir, tmp_path / "model")
+    before = folder_digest(model_dir)
+    detector = load_detector(model_dir)
     out = tmp_path / "report"
     report = evaluation.evaluate_model(
         detector.model, detector.image_processor, dataset_dict, out, robustness_samples=None
     )
-    threshold = choose_threshold(VAL_LABELS, VAL_SCORES).threshold
-    assert report["threshold"]["value"] == pytest.approx(threshold)
-    assert report["threshold"]["source"] == "tuned on validation"
-    assert detector.model.config.fake_threshold == pytest.approx(threshold)
-    predicted = (threshold <= TEST_SCORES).astype(int)
+    assert report["threshold"] == {"value": 0.5, "source": "default"}  # no tuning unless asked
+    predicted = (TEST_SCORES >= 0.5).astype(int)
     metrics = report["metrics"]
     assert metrics["accuracy"] == pytest.approx(accuracy_score(TEST_LABELS, predicted))
     assert metrics["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(TEST_LABELS, predicted))
@@ -92,8 +97,14 @@ def test_report_matches_sklearn_on_fixed_scores(tiny_cnn_dir, dataset_dict, fixe
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(TEST_LABELS, TEST_SCORES))
     assert metrics["average_precision"] == pytest.approx(average_precision_score(TEST_LABELS, TEST_SCORES))
     assert metrics["confusion_matrix"] == confusion_matrix(TEST_LABELS, predicted).tolist()
+    assert (report["num_real"], report["num_fake"]) == (6, 6)
+    points = report["operating_points"]
+    assert points["roc_auc"]["value"] == pytest.approx(metrics["roc_auc"])
+    assert points["roc_auc"]["ci"][0] <= points["roc_auc"]["value"] <= points["roc_auc"]["ci"][1]
+    assert [row["fpr"] for row in points["tpr_at_fpr"]] == [0.001, 0.005, 0.01, 0.05]
+    assert report["calibration"]["num_bins"] == 15 and report["calibration"]["num_samples"] == 12
 
-    # Per source: accuracy on the source's images, AP of a generator against all real images.
+    # Per source: accuracy on the source's images, AP / TPR of a generator against all real images.
     per_source = {row["source"]: row for row in report["per_source"]}
     assert set(per_source) == {"camera", "gan", "diffusion"}
     gan = np.array([s in ("gan", "camera") for s in TEST_SOURCES])
@@ -102,43 +113,143 @@ def test_report_matches_sklearn_on_fixed_scores(tiny_cnn_dir, dataset_dict, fixe
     assert per_source["gan"]["average_precision"] == pytest.approx(
         average_precision_score(TEST_LABELS[gan], TEST_SCORES[gan])
     )
+    assert per_source["diffusion"]["tpr_at_1pct_fpr"] == pytest.approx(2 / 3)  # 0.8, 0.95 above every real
     assert (
         per_source["gan"]["ap_basis"] == "vs all real" and per_source["camera"]["ap_basis"] == "vs all fake"
     )
 
-    # Files: strict JSON, plots, robustness table (clean + 5 rows), gallery, markdown report.
+    # Files: strict JSON, plots, robustness table (clean + 5 rows), gallery, scores, markdown report.
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["metrics"]["accuracy"] == pytest.approx(metrics["accuracy"])
-    for name in ("confusion_matrix", "roc_curve", "pr_curve", "score_histogram"):
+    for name in evaluation.PLOT_FILES:
         _assert_png(out / f"{name}.png")
     _assert_png(out / "gallery.png", (600, 300))
     assert saved["robustness"]["rows"][0]["perturbation"] == "clean"
     assert len(saved["robustness"]["rows"]) == 6 and (out / "robustness.md").is_file()
+    table = ScoreTable.read_csv(out / "scores.csv")
+    assert table.scores.tolist() == TEST_SCORES.tolist() and set(table.perturbed) == {
+        "jpeg_q95", "jpeg_q75", "jpeg_q50", "downscale_x0.5", "blur_sigma1"
+    }  # fmt: skip
     markdown = (out / "report.md").read_text()
-    for fragment in ("## Metrics", "## Per source", "## Robustness", "](roc_curve.png)", "](gallery.png)"):
+    for fragment in (
+        "## Metrics", "## Per source", "## Robustness", "## Operating points", "TPR at 1 % FPR (*)",
+        "## Calibration", "](reliability_diagram.png)", "](gallery.png)", "12 images: 6 real, 6 fake",
+    ):  # fmt: skip
         assert fragment in markdown
+    assert folder_digest(model_dir) == before  # evaluating never writes into the model folder
 
 
-def test_fixed_threshold_and_target_fpr(tiny_cnn_dir, dataset_dict, fixed_scores, tmp_path):
+def test_tuned_and_fixed_thresholds_leave_the_model_alone(tiny_cnn_dir, dataset_dict, fixed_scores, tmp_path):
     detector = load_detector(tiny_cnn_dir)
-    kwargs = {"robustness": False, "gallery": False}
+    kwargs = {"robustness": False, "gallery": False, "min_per_class": 4}
+    tuned = evaluation.evaluate_model(
+        detector.model, detector.image_processor, dataset_dict, tmp_path / "t", tune_on="validation", **kwargs
+    )
+    threshold = choose_threshold(VAL_LABELS, VAL_SCORES).threshold
+    assert tuned["threshold"]["value"] == pytest.approx(threshold)
+    assert tuned["threshold"]["source"] == "tuned on the validation split"
+    assert tuned["threshold"]["validation"]["num_real"] == 4
+    assert (
+        tuned["metrics"]["confusion_matrix"]
+        == confusion_matrix(TEST_LABELS, TEST_SCORES >= threshold).tolist()
+    )
+    assert not hasattr(detector.model.config, "operating_point")
+    assert not hasattr(detector.model.config, "fake_threshold")
+
     fixed = evaluation.evaluate_model(
-        detector.model,
-        detector.image_processor,
-        dataset_dict,
-        tmp_path / "a",
-        threshold=0.9,
-        **kwargs,
+        detector.model, detector.image_processor, dataset_dict, tmp_path / "a", threshold=0.9, **kwargs
     )
     assert fixed["threshold"] == {"value": 0.9, "source": "fixed (--threshold)"}
     assert fixed["metrics"]["confusion_matrix"] == [[6, 0], [5, 1]]
     strict = evaluation.evaluate_model(
-        detector.model, detector.image_processor, dataset_dict, tmp_path / "b", target_fpr=0.0, **kwargs
-    )
+        detector.model, detector.image_processor, dataset_dict, tmp_path / "b", tune_on="validation",
+        target_fpr=0.0, **kwargs,
+    )  # fmt: skip
     assert strict["threshold"]["validation"]["fpr"] == 0.0
     assert strict["threshold"]["value"] == pytest.approx(
         choose_threshold(VAL_LABELS, VAL_SCORES, target_fpr=0.0).threshold
     )
+
+
+def test_tuning_on_too_few_images_is_refused_or_skipped(
+    tiny_cnn_dir, dataset_dict, fixed_scores, tmp_path, caplog
+):
+    detector = load_detector(tiny_cnn_dir)
+    kwargs = {"robustness": False, "gallery": False, "tune_on": "validation"}
+    with pytest.raises(ConfigError, match="4 real and 4 fake images.*at least 50"):
+        evaluation.evaluate_model(
+            detector.model,
+            detector.image_processor,
+            dataset_dict,
+            tmp_path / "a",
+            strict_tuning=True,
+            **kwargs,
+        )
+    report = evaluation.evaluate_model(
+        detector.model, detector.image_processor, dataset_dict, tmp_path / "b", **kwargs
+    )
+    assert report["threshold"]["value"] == 0.5 and "not tuned" in report["threshold"]["source"]
+    assert "Threshold not tuned" in caplog.text
+
+
+def test_folding_makes_argmax_the_rule_and_the_report_describe_the_saved_model(
+    tiny_vit_dir, dataset_dict, tmp_path
+):
+    model_dir = shutil.copytree(tiny_vit_dir, tmp_path / "model")
+    raw = load_detector(model_dir)
+    raw_scores = score_dataset(raw, dataset_dict["test"].with_format(None))
+    threshold = float(np.median(raw_scores))  # a cut that splits the test images
+    out = tmp_path / "report"
+    report = evaluation.evaluate_model(
+        raw.model, raw.image_processor, dataset_dict, out, threshold=threshold, fold_into=model_dir,
+        robustness=False, gallery=False,
+    )  # fmt: skip
+    info = report["threshold"]
+    assert info["value"] == 0.5 and info["source"] == "fixed (--threshold), folded into the model"
+    assert info["folded"]["logit_shift"] == pytest.approx(logit(threshold), abs=1e-5)
+
+    config = json.loads((model_dir / "config.json").read_text())
+    assert "fake_threshold" not in config
+    assert config["operating_point"]["parameters"] == ["classifier.bias"]
+    assert config["operating_point"]["threshold_on_unshifted_scores"] == pytest.approx(threshold, abs=1e-6)
+    # Only the classifier bias changed in the weights.
+    from safetensors.torch import load_file
+
+    before = load_file(tiny_vit_dir / "model.safetensors")
+    after = load_file(model_dir / "model.safetensors")
+    changed = [name for name in before if not before[name].equal(after[name])]
+    assert changed == ["classifier.bias"]
+
+    reloaded = load_detector(model_dir)
+    folded_scores = score_dataset(reloaded, dataset_dict["test"].with_format(None))
+    assert ((folded_scores >= 0.5) == (raw_scores >= threshold)).all()
+    assert (
+        report["metrics"]["confusion_matrix"] == confusion_matrix(TEST_LABELS, folded_scores >= 0.5).tolist()
+    )
+    assert ScoreTable.read_csv(out / "scores.csv").scores == pytest.approx(folded_scores, abs=1e-6)
+    assert report["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(TEST_LABELS, raw_scores))
+
+    # The report can be recomputed for a later fold from scores.csv alone: same as evaluating anew.
+    again = load_detector(model_dir)
+    direct = evaluation.evaluate_model(
+        again.model, again.image_processor, dataset_dict, tmp_path / "direct", threshold=0.3,
+        robustness=False, gallery=False,
+    )  # fmt: skip
+    decision = operating_point.ThresholdDecision(0.5, "test")
+    rederived = evaluation.rederive_report(out, logit(0.3), decision)
+    assert rederived["metrics"]["confusion_matrix"] == direct["metrics"]["confusion_matrix"]
+
+
+def test_a_model_without_an_output_bias_is_refused(tiny_vit_dir, dataset_dict, tmp_path):
+    import torch
+
+    detector = load_detector(tiny_vit_dir)
+    detector.model.classifier = torch.nn.Linear(32, 2, bias=False)
+    with pytest.raises(ConfigError, match="cannot fold the threshold"):
+        evaluation.evaluate_model(
+            detector.model, detector.image_processor, dataset_dict, tmp_path / "r", threshold=0.4,
+            fold_into=tmp_path, robustness=False, gallery=False,
+        )  # fmt: skip
 
 
 def test_gallery_selection():
@@ -151,45 +262,3 @@ def test_gallery_selection():
         ("error #1: real called fake", 4),
         ("error #2: fake called real", 5),
     ]
-
-
-def test_evaluate_command_saves_threshold_for_predict(tiny_vit_dir, tmp_path, capsys):
-    model_dir = shutil.copytree(tiny_vit_dir, tmp_path / "model")
-    data = make_split_layout(
-        tmp_path / "data", {s: {"real": 4, "fake": 4} for s in ("train", "valid", "test")}
-    )
-    status = main(
-        ["-q", "evaluate", str(model_dir), str(data), "--robustness-samples", "4", "--gallery-errors", "1"]
-    )
-    assert status == 0
-    report = json.loads((model_dir / "evaluation" / "metrics.json").read_text())
-    saved = json.loads((model_dir / "config.json").read_text())["fake_threshold"]
-    assert saved == pytest.approx(report["threshold"]["value"])
-    assert "accuracy" in capsys.readouterr().out
-    assert report["robustness"]["num_samples"] == 4
-    image = str(next((data / "test" / "real").glob("*.jpg")))
-    assert main(["-q", "predict", str(model_dir), image, "--format", "jsonl", "--threshold", "0"]) == 0
-    assert json.loads(capsys.readouterr().out)["label"] == "fake"
-
-
-def test_evaluate_command_fixed_threshold_saved_only_on_request(tiny_cnn_dir, tmp_path):
-    model_dir = shutil.copytree(tiny_cnn_dir, tmp_path / "model")
-    data = make_split_layout(
-        tmp_path / "data", {s: {"real": 3, "fake": 3} for s in ("train", "valid", "test")}
-    )
-    base = [
-        "-q",
-        "evaluate",
-        str(model_dir),
-        str(data),
-        "--no-robustness",
-        "--no-gallery",
-        "--threshold",
-        "0.7",
-    ]
-    assert main([*base, "--out", str(tmp_path / "a")]) == 0
-    assert "fake_threshold" not in json.loads((model_dir / "config.json").read_text())
-    assert main([*base, "--out", str(tmp_path / "b"), "--save-threshold"]) == 0
-    assert json.loads((model_dir / "config.json").read_text())["fake_threshold"] == 0.7
-    written = {p.name for p in (tmp_path / "b").iterdir()}
-    assert written == {"metrics.json", "report.md", *(f"{n}.png" for n in evaluation.PLOT_FILES)}

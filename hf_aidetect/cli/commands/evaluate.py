@@ -1,25 +1,33 @@
-"""Evaluate a detector on a labelled dataset and write a report with plots.
+"""Evaluate a detector on one or more labelled sets at one operating point and write reports with plots.
 
-MODEL is a local model folder or a Hub id; DATA is any source `hf-aidetect train` reads (split / class
-folders, the Kaggle 140k layout, a save_to_disk folder, a Hub dataset id). The --split (default test)
-is scored and --out DIR receives:
+MODEL is a local model folder or a Hub id; each DATA is a labelled set: split folders (test/{real,fake},
+or the Kaggle 140k layout), plain class folders ({real,fake}/...), a save_to_disk folder or a Hub dataset id.
+Every image of the chosen split is scored: nothing is carved out (--carve splits DATA as training does).
+The split is --split, else test, else the only split DATA has. One DATA writes its report into --out;
+several write --out/<name>/ each and a table with a row per set (summary.md, summary.json, stdout):
 
-  metrics.json, report.md   accuracy, balanced accuracy, per-class precision / recall / F1, ROC-AUC,
-                            average precision, confusion matrix; per-source accuracy and AP when the data
-                            has generator / source sub-folders (or --source-column)
-  *.png                     confusion matrix, ROC and precision-recall curves, score histograms
+  metrics.json, report.md   accuracy, balanced accuracy, per-class precision / recall / F1, confusion
+                            matrix at the threshold; TPR at 0.1 / 0.5 / 1 / 5 % FPR, ROC-AUC and AP with
+                            seeded bootstrap 95 % intervals; ECE (15 bins), Brier score; per-source metrics
+                            when the data has generator sub-folders (or --source-column); image counts
+  scores.csv                P(fake) per image (no paths)
+  *.png                     confusion matrix, ROC, precision-recall, score histogram, reliability diagram
   robustness.md / .json     the same metrics under JPEG q95/75/50, downscale x0.5 and blur sigma=1
   gallery.png               heatmaps for the most confident real / fake and the worst errors
 
-Threshold: tuned on the validation split (max balanced accuracy, or with --target-fpr the highest fake
-recall whose false-positive rate stays within the target) unless --threshold fixes it. When MODEL is a
-local folder the tuned value is saved as `fake_threshold` in MODEL/config.json (--no-save-threshold to
-skip; a fixed --threshold is saved only with an explicit --save-threshold), so `hf-aidetect predict`
-and the model card use it. An image is fake iff P(fake) >= threshold.
+Threshold: the model's own (its top label: P(fake) >= 0.5, the rule of pipeline() and predict), unless
+--threshold T fixes one or --tune-on DATA tunes one on DATA's validation split (or on DATA whole when it
+is only class folders): max balanced accuracy, or with --target-fpr the highest fake recall whose
+false-positive rate stays within the target; at least --min-per-class images of each class are required.
+
+MODEL is never modified, unless --save-threshold: then the tuned / fixed threshold is folded into the
+model's classifier bias (P(fake) = 0.5 becomes that threshold, so pipeline(), predict, the card and its
+model-index agree), MODEL/evaluation is recomputed at it and the model card (README.md) is re-rendered.
 
 Examples:
-  hf-aidetect evaluate ./outputs/vit ./data/real-vs-fake            # report in ./outputs/vit/evaluation
-  hf-aidetect evaluate user/vit-fake-faces ./faces --out report --target-fpr 0.01
+  hf-aidetect evaluate ./outputs/vit ./external/test-only ./external/new-generator --out reports/vit
+  hf-aidetect evaluate user/vit-fake-faces ./faces --out report
+  hf-aidetect evaluate ./outputs/vit ./faces --tune-on ./my-validation --target-fpr 0.01 --save-threshold
 """
 
 from __future__ import annotations
@@ -32,50 +40,59 @@ from hf_aidetect.cli.commands.predict import add_crops_argument, add_model_argum
 from hf_aidetect.errors import ConfigError
 
 NAME = "evaluate"
-HELP = "Evaluate a detector on a dataset: metrics, threshold, plots, robustness, explanation gallery."
+HELP = "Evaluate a detector on labelled sets: metrics at one threshold, TPR at low FPR, calibration, plots."
 ORDER = 30
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
-    parser.add_argument("data", metavar="DATA", help="Dataset folder, save_to_disk folder or Hub dataset id.")
     parser.add_argument(
-        "--out", type=Path, default=None, help="Report folder (default: MODEL/evaluation for a local MODEL)."
+        "data", metavar="DATA", nargs="+", help="Labelled sets: folders, save_to_disk folders or Hub ids."
     )
     parser.add_argument(
-        "--split", default="test", help="Split to evaluate: test (default), validation, train."
+        "--out", type=Path, default=None, help="Report folder (default: ./<model name>-evaluation)."
     )
+    parser.add_argument("--split", default=None, help="Split to score (default: test, else the only one).")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--threshold", type=float, default=None, help="Use this threshold instead of tuning.")
+    group.add_argument("--threshold", type=float, default=None, help="Use this threshold on P(fake).")
     group.add_argument(
-        "--target-fpr", type=float, default=None, help="Tune for this false-positive rate (real called fake)."
+        "--tune-on", metavar="DATA", default=None, help="Tune the threshold on this labelled validation set."
+    )
+    parser.add_argument(
+        "--target-fpr", type=float, default=None, help="With --tune-on: tune for this false-positive rate."
+    )
+    parser.add_argument(
+        "--min-per-class",
+        type=int,
+        default=None,
+        help="Fewest images per class --tune-on accepts (default 50).",
     )
     parser.add_argument(
         "--save-threshold",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="Write the tuned threshold to MODEL/config.json (default: yes for a local MODEL folder).",
+        action="store_true",
+        help="Fold the --tune-on / --threshold threshold into MODEL (a local folder) and re-render its card.",
     )
     parser.add_argument("--no-robustness", action="store_true", help="Skip the perturbation table.")
     parser.add_argument(
-        "--robustness-samples",
-        type=int,
-        default=2000,
-        help="Test images used per perturbation (default 2000).",
+        "--robustness-samples", type=int, default=2000, help="Images used per perturbation (default 2000)."
     )
     parser.add_argument("--no-gallery", action="store_true", help="Skip the explanation gallery.")
     parser.add_argument("--gallery-errors", type=int, default=4, help="Worst errors shown in the gallery.")
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, help="Bootstrap resamples for the intervals (0: none)."
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
     add_crops_argument(parser)
     parser.add_argument(
         "--num-workers", type=int, default=None, help="Decode worker processes (default auto)."
     )
-    data = parser.add_argument_group("data loading (as in training)")
-    data.add_argument("--validation-size", type=float, default=0.1, help="Carved from train when missing.")
-    data.add_argument("--test-size", type=float, default=0.1, help="Carved from train when missing.")
+    data = parser.add_argument_group("data loading")
     data.add_argument(
-        "--seed", type=int, default=42, help="Seed of the carved splits (use the training one)."
+        "--carve", action="store_true", help="Split DATA as training does (to reproduce a carved test split)."
     )
+    data.add_argument("--validation-size", type=float, default=0.1, help="With --carve: carved validation.")
+    data.add_argument("--test-size", type=float, default=0.1, help="With --carve: carved test.")
+    data.add_argument("--seed", type=int, default=42, help="With --carve: the training run's split seed.")
     data.add_argument("--source-column", default=None, help="Column naming the generator / source.")
     data.add_argument("--no-validate", action="store_true", help="Skip the up-front decode check of images.")
 
@@ -85,55 +102,74 @@ def _as_size(value: float) -> float | int:
     return int(value) if value > 1 and float(value).is_integer() else value
 
 
+def _check_flags(args: argparse.Namespace, local_dir: Path | None) -> None:
+    if args.target_fpr is not None and args.tune_on is None:
+        raise ConfigError("--target-fpr tunes a threshold: add --tune-on DATA (a labelled validation set)")
+    if args.min_per_class is not None and args.tune_on is None:
+        raise ConfigError("--min-per-class applies to --tune-on DATA; add it or drop the flag")
+    if args.save_threshold and args.threshold is None and args.tune_on is None:
+        raise ConfigError("--save-threshold needs a threshold to save: add --tune-on DATA or --threshold T")
+    if args.save_threshold and local_dir is None:
+        raise ConfigError(
+            f"--save-threshold needs MODEL ({args.model}) to be a local folder; download it first"
+        )
+
+
+def _default_out(args: argparse.Namespace, local_dir: Path | None) -> Path:
+    name = (local_dir.resolve().name if local_dir else str(args.model).rstrip("/").split("/")[-1]) or "model"
+    return Path(f"{name}-evaluation")
+
+
 def run(args: argparse.Namespace) -> int:
-    from hf_aidetect.data import load_detection_dataset
-    from hf_aidetect.inference.evaluation import evaluate_model
+    from hf_aidetect.inference.evaluate_many import (
+        evaluate_sets,
+        load_evaluation_sets,
+        load_tuning_set,
+        summary_markdown,
+    )
     from hf_aidetect.inference.loading import load_detector
+    from hf_aidetect.inference.threshold import MIN_IMAGES_PER_CLASS
 
     detector = load_detector(
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
-    out = args.out or (detector.local_dir / "evaluation" if detector.local_dir else None)
-    if out is None:
-        raise ConfigError(f"--out is required when MODEL ({args.model}) is not a local folder")
-    if args.save_threshold and detector.local_dir is None:
-        raise ConfigError("--save-threshold needs MODEL to be a local folder; evaluate a downloaded copy")
-    # By default a tuned threshold is saved; a fixed --threshold only with an explicit --save-threshold.
-    wanted = args.save_threshold if args.save_threshold is not None else args.threshold is None
-    save = detector.local_dir if wanted else None
-    dataset = load_detection_dataset(
-        args.data,
-        validation_size=_as_size(args.validation_size),
-        test_size=_as_size(args.test_size),
-        seed=args.seed,
-        source_column=args.source_column,
-        validate=not args.no_validate,
-    )
-    report = evaluate_model(
-        detector.model,
-        detector.image_processor,
-        dataset,
+    _check_flags(args, detector.local_dir)
+    if args.crops != 1:
+        detector = detector.with_crops(args.crops)
+    out = args.out or _default_out(args, detector.local_dir)
+    if detector.local_dir is not None and not args.save_threshold:
+        inside = Path(out).resolve().is_relative_to(detector.local_dir.resolve())
+        if inside:
+            raise ConfigError(
+                f"--out {out} is inside MODEL ({detector.local_dir}): evaluate never writes into the model "
+                "folder; choose another --out (or --save-threshold to update the model's own report)"
+            )
+    load_kwargs = {"source_column": args.source_column, "validate": not args.no_validate}
+    carve = {"validation_size": _as_size(args.validation_size), "test_size": _as_size(args.test_size),
+             "seed": args.seed} if args.carve else {}  # fmt: skip
+    sets = load_evaluation_sets(list(args.data), split=args.split, carve=args.carve, **load_kwargs, **carve)
+    tuning = load_tuning_set(args.tune_on, **load_kwargs) if args.tune_on else None
+    rows, decision = evaluate_sets(
+        detector,
+        sets,
         out,
-        split=args.split,
         threshold=args.threshold,
+        tuning=tuning,
         target_fpr=args.target_fpr,
-        save_threshold_to=save,
+        min_per_class=args.min_per_class if args.min_per_class is not None else MIN_IMAGES_PER_CLASS,
+        save_to=detector.local_dir if args.save_threshold else None,
+        score_kwargs={
+            "batch_size": args.batch_size,
+            "num_workers": args.num_workers,
+            "progress": not args.quiet,
+        },
         robustness=not args.no_robustness,
         robustness_samples=args.robustness_samples,
         gallery=not args.no_gallery,
         gallery_errors=args.gallery_errors,
-        batch_size=args.batch_size,
-        num_workers=args.num_workers,
-        progress=not args.quiet,
-        crops=args.crops,
+        bootstrap_resamples=args.bootstrap,
     )
-    metrics, threshold = report["metrics"], report["threshold"]
-    sys.stdout.write(
-        f"{report['split']}: {report['num_samples']} images | accuracy {metrics['accuracy']:.4f} | "
-        f"balanced accuracy {metrics['balanced_accuracy']:.4f} | ROC-AUC {metrics['roc_auc']:.4f} | "
-        f"AP {metrics['average_precision']:.4f}\n"
-        f"threshold {threshold['value']:.4f} ({threshold['source']})"
-        + (f", saved to {threshold['saved_to']}" if "saved_to" in threshold else "")
-        + f"\nreport: {Path(out) / 'report.md'}\n"
-    )
+    sys.stdout.write(summary_markdown(rows, decision).split("\n", 2)[-1])
+    saved = f"; folded into {detector.local_dir} (card re-rendered)" if decision.saved_to else ""
+    sys.stdout.write(f"reports: {out}{saved}\n")
     return 0
