@@ -345,10 +345,19 @@ def _per_source_table(rows: list[dict[str, Any]]) -> str:
     """Accuracy / average precision per generator (sub-folder) from the evaluation report."""
     body = [
         [row.get("source", "-"), row.get("num_real", "-"), row.get("num_fake", "-"), row.get("accuracy", "-"),
-         row.get("average_precision", "-"), row.get("ap_basis", "-")]
+         row.get("average_precision", "-"), row.get("tpr_at_1pct_fpr", "-"), row.get("ap_basis", "-")]
         for row in rows
     ]  # fmt: skip
-    return markdown_table(["source", "real", "fake", "accuracy", "average precision", "AP computed on"], body)
+    header = [
+        "source",
+        "real",
+        "fake",
+        "accuracy",
+        "average precision",
+        "TPR at 1% FPR",
+        "AP / TPR computed on",
+    ]
+    return markdown_table(header, body)
 
 
 def render_model_card(inputs: CardInputs) -> ModelCard:

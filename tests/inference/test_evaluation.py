@@ -151,7 +151,7 @@ def test_tuned_and_fixed_thresholds_leave_the_model_alone(tiny_cnn_dir, dataset_
     assert tuned["threshold"]["validation"]["num_real"] == 4
     assert (
         tuned["metrics"]["confusion_matrix"]
-        == confusion_matrix(TEST_LABELS, TEST_SCORES >= threshold).tolist()
+        == confusion_matrix(TEST_LABELS, threshold <= TEST_SCORES).tolist()
     )
     assert not hasattr(detector.model.config, "operating_point")
     assert not hasattr(detector.model.config, "fake_threshold")
@@ -176,7 +176,7 @@ def test_tuning_on_too_few_images_is_refused_or_skipped(
 ):
     detector = load_detector(tiny_cnn_dir)
     kwargs = {"robustness": False, "gallery": False, "tune_on": "validation"}
-    with pytest.raises(ConfigError, match="4 real and 4 fake images.*at least 50"):
+    with pytest.raises(ConfigError, match=r"4 real and 4 fake images.*at least 50"):
         evaluation.evaluate_model(
             detector.model,
             detector.image_processor,

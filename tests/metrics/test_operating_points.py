@@ -71,9 +71,8 @@ def test_bootstrap_intervals_are_seeded_stratified_and_cover_the_estimate():
         low, high = entry["ci"]
         value = entry.get("value", entry.get("tpr"))
         assert low <= value <= high and high - low > 0
-    assert first["bootstrap"] == {
-        "resamples": 300, "seed": 7, "confidence": 0.95, "method": "stratified (per class) percentile bootstrap"
-    }  # fmt: skip
+    method = "stratified (per class) percentile bootstrap"
+    assert first["bootstrap"] == {"resamples": 300, "seed": 7, "confidence": 0.95, "method": method}
     # Stratified: an interval from the loop over explicit per-class resamples matches closely.
     rng = np.random.default_rng(0)
     real, fake = np.flatnonzero(labels == 0), np.flatnonzero(labels == 1)

@@ -11,7 +11,7 @@ from huggingface_hub import ModelCard
 from hf_aidetect.publishing import model_card
 from hf_aidetect.publishing.card_inputs import CardInputs, collect_card_inputs, safe_hyperparameters
 from hf_aidetect.publishing.model_card import render_model_card, template_path, write_model_card
-from tests.publishing.conftest import BEST_STEP, REPO_ROOT, TEST_RESULTS, TOKEN
+from tests.publishing.conftest import BEST_STEP, REPO_ROOT, REPORT_METRICS, TOKEN
 
 
 def _metrics(card: ModelCard, split: str) -> dict[str, float]:
@@ -27,29 +27,38 @@ def test_card_uses_best_checkpoint_and_test_metrics(make_outputs) -> None:
     assert card.data.pipeline_tag == "image-classification"
     assert card.data.license == "apache-2.0"
     assert {"ai-image-detection", "hf_aidetect"} <= set(card.data.tags)
+    # The model-index holds the model as published: the report at its folded operating point, with TPR at
+    # low FPR, AP and calibration; not the Trainer's argmax metrics from before the fold.
     assert _metrics(card, "test") == {
-        "accuracy": TEST_RESULTS["test_accuracy"],
-        "f1": TEST_RESULTS["test_f1_fake"],
-        "precision": TEST_RESULTS["test_precision_fake"],
-        "recall": TEST_RESULTS["test_recall_fake"],
-        "roc_auc": TEST_RESULTS["test_roc_auc"],
+        "accuracy": REPORT_METRICS["accuracy"],
+        "f1": REPORT_METRICS["f1_fake"],
+        "roc_auc": REPORT_METRICS["roc_auc"],
+        "average_precision": 0.92,
+        "tpr_at_1pct_fpr": 0.625,
+        "tpr_at_5pct_fpr": 0.75,
+        "ece": 0.12,
+        "brier": 0.1,
     }
-    # Validation numbers are the best checkpoint's (epoch 1), not the last epoch's (accuracy 0.75).
-    assert _metrics(card, "validation")["accuracy"] == 0.875
-    assert _metrics(card, "validation")["f1"] == 0.86
+    tpr = next(r for r in card.data.eval_results if r.metric_type == "tpr_at_1pct_fpr")
+    assert tpr.metric_args == {"fpr": 0.01, "ci95": [0.25, 0.875], "num_real": 8, "num_fake": 8}
+    assert not _metrics(card, "validation")  # before the fold: another rule than the published one
     text = card.text
     assert f"from step {BEST_STEP} (epoch 1), f1_fake = 0.8600" in text
     assert "| 1 | 4 | 0.6800 | 0.5200 | 0.8750 | 0.8600 | 0.9300 | best |" in text
-    assert "| fake | 2 | 6 |" in text  # confusion matrix row: 2 fakes missed, 6 caught
     assert "| train | 10 | 6 | 16 |" in text
     assert "![Roc curve](evaluation/roc_curve.png)" in text
     assert "- [Evaluation report](evaluation/report.md)" in text
-    assert "**test** split at threshold 0.4 (tuned on validation)" in text
+    assert "**test** split (16 images: 8 real, 8 fake) at its decision rule `P(fake) >= 0.5`" in text
     assert "| fake | 1 | 7 |" in text  # the report's confusion matrix at its threshold
-    assert "| stylegan2 | 0 | 8 | 0.8750 | 0.9500 | vs all real |" in text
+    assert "| TPR at 1% FPR (*) | 0.6250 | [0.2500, 0.8750] | 8 fake / 8 real |" in text
+    assert "Expected calibration error of P(fake) (15 equal-width bins): 0.1200" in text
+    assert "| stylegan2 | 0 | 8 | 0.8750 | 0.9500 |" in text
     assert "Sources seen in training: `(none)` (10), `stylegan2` (6); everything else is unseen." in text
     assert 'model="testuser/vit-faces")' in text and "trust_remote_code" not in text
-    assert "P(fake) >= 0.4" in text and "fake_threshold" in text
+    assert "`P(fake) >= 0.5`, i.e. when `fake` is the top label" in text
+    assert "tuned on the validation split (60 real / 60 fake images, maximum balanced accuracy)" in text
+    assert "**P(fake) = 0.5 is that threshold** (it was 0.4000" in text
+    assert "argmax of the weights before the tuned threshold was folded in" in text
     assert "Bias, risks and limitations" in text and "not proof" in text
     assert "None" not in str(card)
 
@@ -127,5 +136,5 @@ def test_no_best_claim_without_best_tracking(make_outputs) -> None:
     state_path.write_text(json.dumps(state))
     card = ModelCard.load(write_model_card(output_dir))
     assert "best" not in card.text.split("## Bias")[0].replace("best_", "")
-    assert _metrics(card, "validation")["accuracy"] == 0.75  # the last evaluation, labelled as such
-    assert "validation** split (last evaluation)" in card.text
+    validation = card.text.split("validation** split during training (last evaluation", 1)[1]  # labelled
+    assert "| Accuracy | 0.7500 |" in validation.split("\n\n", 2)[1]

@@ -13,7 +13,7 @@ from transformers import pipeline
 
 from hf_aidetect.publishing.push import push_to_hub
 from tests.publishing.conftest import (
-    TEST_RESULTS,
+    REPORT_METRICS,
     TOKEN,
     USER,
     client_env,
@@ -52,7 +52,7 @@ if {revision!r} == "main":  # ModelCard.load reads the default branch
     results = card.data.eval_results
     card_metrics = {{r.metric_type: r.metric_value for r in results if r.dataset_split == "test"}}
 print("RESULT" + json.dumps({{"preds": preds, "module": type(model).__module__, "card": card_metrics,
-                              "threshold": getattr(model.config, "fake_threshold", None)}}))
+                              "threshold": getattr(model.config, "operating_point", None)}}))
 """
 
 
@@ -90,8 +90,8 @@ def _assert_published(hub, repo_id: str, output_dir: Path, extra: set[str], revi
     test_metrics = {
         r.metric_type: r.metric_value for r in card.data.eval_results if r.dataset_split == "test"
     }
-    assert test_metrics["accuracy"] == TEST_RESULTS["test_accuracy"]
-    assert test_metrics["roc_auc"] == TEST_RESULTS["test_roc_auc"]
+    assert test_metrics["accuracy"] == REPORT_METRICS["accuracy"]
+    assert test_metrics["roc_auc"] == REPORT_METRICS["roc_auc"]
     assert f'model="{repo_id}"' in card.text
     assert files["model.safetensors"] == (output_dir / "model.safetensors").read_bytes()
 
@@ -109,9 +109,10 @@ def test_vit_push_and_load_by_repo_id(hub, make_outputs, face_images, tmp_path: 
 
     remote = _load_remote(hub, tmp_path, repo_id, face_images, remote=False)
     _assert_same(_local_predictions(output_dir, face_images), remote["preds"])
-    assert remote["threshold"] == 0.4 and remote["module"].startswith("transformers.models.vit")
-    assert remote["card"]["accuracy"] == TEST_RESULTS["test_accuracy"]
-    assert remote["card"]["f1"] == TEST_RESULTS["test_f1_fake"]
+    assert remote["threshold"]["threshold_on_unshifted_scores"] == 0.4
+    assert remote["module"].startswith("transformers.models.vit")
+    assert remote["card"]["accuracy"] == REPORT_METRICS["accuracy"]
+    assert remote["card"]["f1"] == REPORT_METRICS["f1_fake"]
 
     # Re-running the same push is harmless: nothing changed, so no new commit.
     head = hub.store.get_repo(repo_id).branches["main"]

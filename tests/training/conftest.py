@@ -82,6 +82,17 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tuning_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Train 16+16, valid 50+50 (enough to tune a threshold on), test 8+8."""
+    counts = {
+        "train": {"real": 16, "fake": 16},
+        "valid": {"real": 50, "fake": 50},
+        "test": {"real": 8, "fake": 8},
+    }
+    return write_tiny_dataset(tmp_path_factory.mktemp("tuning_data"), counts, seed=2)
+
+
+@pytest.fixture(scope="session")
 def imbalanced_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train 24 real / 8 fake."""
     counts = {

@@ -26,7 +26,7 @@ def _classify(model_dir: Path, image: Path) -> list[dict]:
 
 
 def test_cli_train_writes_the_output_contract(
-    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tuning_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Default data-loader settings (persistent workers on a multi-core machine) on purpose: Trainer caches
     # one evaluation loader for every eval dataset object; test metrics must come from the test split.
@@ -35,7 +35,7 @@ def test_cli_train_writes_the_output_contract(
     report = {"write_model_card": True, "evaluation_report": True, "robustness_samples": 8}
     recipe.write_text(yaml.safe_dump({**TINY_VIT, **settings, **report}), encoding="utf-8")
     out = tmp_path / "out"
-    argv = ["train", "--config", str(recipe), "--dataset", str(tiny_data), "--output_dir", str(out)]
+    argv = ["train", "--config", str(recipe), "--dataset", str(tuning_data), "--output_dir", str(out)]
     pushed: list[str] = []  # the push must come after the report, so the plots go up with the card
 
     def fake_push(folder: str, **kwargs: object) -> None:
@@ -49,7 +49,7 @@ def test_cli_train_writes_the_output_contract(
 
     assert all((out / name).is_file() for name in CONTRACT), sorted(p.name for p in out.iterdir())
     results = json.loads((out / "all_results.json").read_text())
-    for split, count in (("train", 32), ("validation", 12), ("test", 16)):
+    for split, count in (("train", 32), ("validation", 100), ("test", 16)):
         assert results[f"{split}_num_samples"] == count
         assert {f"{split}_accuracy", f"{split}_roc_auc", f"{split}_f1_fake"} <= results.keys()
     rows = list(csv.DictReader((out / "epoch_metrics.csv").open()))
@@ -58,27 +58,48 @@ def test_cli_train_writes_the_output_contract(
     summary = json.loads((out / "data_summary.json").read_text())
     assert summary["counts"]["train"] == {"real": 16, "fake": 16}
 
-    scores = _classify(out, next((tiny_data / "test" / "fake").iterdir()))
+    scores = _classify(out, next((tuning_data / "test" / "fake").iterdir()))
     assert {item["label"] for item in scores} == {"real", "fake"}
-    _assert_evaluation_report(out, results)
+    _assert_evaluation_report(out, results, tuning_data)
 
 
-def _assert_evaluation_report(out: Path, results: dict) -> None:
-    """OUTPUT_DIR/evaluation/ holds the report, config.json the tuned threshold, the card embeds the plots."""
+def _assert_evaluation_report(out: Path, results: dict, data: Path) -> None:
+    """OUTPUT_DIR/evaluation/ holds the report, the tuned threshold is folded into the saved model (its top
+    label is the rule the report, the card and its model-index use), the card embeds the plots."""
+    from huggingface_hub import ModelCard
+
     report = json.loads((out / "evaluation" / "metrics.json").read_text())
     assert report["split"] == "test" and report["num_samples"] == 16
-    assert report["threshold"]["source"] == "tuned on validation"
-    threshold = json.loads((out / "config.json").read_text())["fake_threshold"]
-    assert threshold == pytest.approx(report["threshold"]["value"])
-    assert threshold == pytest.approx(results["fake_threshold"])
+    info = report["threshold"]
+    assert info["source"] == "tuned on the validation split, folded into the model" and info["value"] == 0.5
+    assert info["validation"]["num_real"] == 50 and info["validation"]["num_fake"] == 50
+    point = json.loads((out / "config.json").read_text())["operating_point"]
+    assert point["threshold_on_unshifted_scores"] == pytest.approx(info["folded"]["raw_threshold"], abs=1e-6)
+    assert results["fake_threshold"] == 0.5 and results["tuned_threshold"] == info["folded"]["raw_threshold"]
     assert results["test_accuracy_at_threshold"] == pytest.approx(report["metrics"]["accuracy"])
     assert results["test_threshold"] == 0.5  # the Trainer's test_* metrics keep their (argmax) meaning
+    assert "test_tpr_at_fpr_0.01" in results
     assert report["robustness"]["num_samples"] == 8 and (out / "evaluation" / "robustness.md").is_file()
-    card = (out / "README.md").read_text()
-    for name in ("confusion_matrix", "roc_curve", "pr_curve", "score_histogram", "gallery"):
+    # The saved model's top label reproduces the report's (and the model-index's) accuracy.
+    images = sorted((data / "test").rglob("*.png"))
+    detector = pipeline("image-classification", model=str(out), device="cpu")
+    correct = [detector(str(path))[0]["label"] == path.parent.name for path in images]
+    assert sum(correct) / len(images) == pytest.approx(report["metrics"]["accuracy"])
+    card = ModelCard.load(out / "README.md")
+    index = {r.metric_type: r.metric_value for r in card.data.eval_results if r.dataset_split == "test"}
+    assert index["accuracy"] == round(report["metrics"]["accuracy"], 4)
+    for name in (
+        "confusion_matrix",
+        "roc_curve",
+        "pr_curve",
+        "score_histogram",
+        "reliability_diagram",
+        "gallery",
+    ):
         assert (out / "evaluation" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert f"](evaluation/{name}.png)" in card
-    assert f"P(fake) >= {threshold:g}" in card and "evaluation/robustness.md" in card
+        assert f"](evaluation/{name}.png)" in card.text
+    assert "`P(fake) >= 0.5`, i.e. when `fake` is the top label" in card.text
+    assert "evaluation/robustness.md" in card.text
 
 
 def test_cli_errors_are_one_line(tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -29,12 +29,20 @@ def test_threshold_results_add_keys_without_touching_test_metrics() -> None:
         "split": "test",
         "threshold": {"value": 0.3, "source": "tuned on validation"},
         "metrics": {"accuracy": 0.9, "balanced_accuracy": 0.8, "roc_auc": 0.95, "confusion_matrix": [[1]]},
+        "operating_points": {"tpr_at_fpr": [{"fpr": 0.01, "tpr": 0.4}, {"fpr": 0.05, "tpr": 0.7}]},
     }
     assert threshold_results(report) == {
         "fake_threshold": 0.3,
         "test_accuracy_at_threshold": 0.9,
         "test_balanced_accuracy_at_threshold": 0.8,
+        "test_tpr_at_fpr_0.01": 0.4,
+        "test_tpr_at_fpr_0.05": 0.7,
     }
+    folded = {"value": 0.5, "source": "tuned, folded into the model",
+              "folded": {"raw_threshold": 0.3, "logit_shift": -0.85, "total_logit_shift": -0.85}}  # fmt: skip
+    keys = threshold_results({**report, "threshold": folded})
+    assert keys["fake_threshold"] == 0.5 and keys["tuned_threshold"] == 0.3
+    assert keys["operating_point_logit_shift"] == -0.85
 
 
 def _sweep(tmp_path: Path, overrides: dict) -> SweepSpec:
