@@ -29,15 +29,24 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class PredictionRow:
-    """One output row: ``label`` is ``"fake"`` iff ``fake_score >= threshold``; errors leave both empty."""
+    """One output row: ``label`` is ``"fake"`` iff ``fake_score >= threshold``; errors leave both empty.
+
+    With ``predict --unsure`` (:mod:`~hf_aidetect.inference.unsure`) ``label`` may be ``"unsure"``;
+    ``decision`` then keeps the threshold's answer and ``unsure_reason`` says why.
+    """
 
     path: str
     label: str | None
     fake_score: float | None
     error: str = ""
+    decision: str | None = None
+    unsure_reason: str | None = None
 
     def to_dict(self) -> dict[str, str | float | None]:
-        return {"path": self.path, "label": self.label, "fake_score": self.fake_score, "error": self.error}
+        row = {"path": self.path, "label": self.label, "fake_score": self.fake_score, "error": self.error}
+        if self.unsure_reason is not None:
+            row.update(decision=self.decision, unsure_reason=self.unsure_reason)
+        return row
 
 
 def describe_error(path: str | Path, error: BaseException) -> str:

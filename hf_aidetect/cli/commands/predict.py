@@ -11,8 +11,14 @@ its first place), with the columns:
   error       why the file could not be used (not found, empty, not an image, truncated, unreadable);
               empty when the file was fine
 
-Threshold: --threshold when given, else the `fake_threshold` saved in the model's config.json by
-`hf-aidetect evaluate`, else 0.5.
+Threshold: --threshold when given, else the model's own: 0.5, its top label (a tuned threshold is folded
+into the weights by `hf-aidetect evaluate --save-threshold` and by training), or a `fake_threshold` that an
+older hf_aidetect left in config.json.
+
+--unsure adds the answer "unsure" (columns `decision`, the threshold's answer, and `unsure_reason`) when
+P(fake) is within a factor --unsure-odds (default 3) of the threshold's odds (0.25 < P(fake) < 0.75 at
+threshold 0.5), or when the decision flips under a JPEG re-encode at quality 75 or a x0.5 downscale. It
+scores every image three times and writes the rows when all are done.
 
 Exit status: 0 when every file was predicted, 1 when at least one row has an error (the other rows are
 still written), 2 for usage errors (bad flags, a model that does not load, nothing matched).
@@ -79,6 +85,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_crops_argument(parser)
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.add_argument(
+        "--unsure",
+        action="store_true",
+        help="Answer 'unsure' near the threshold or when a degradation flips it.",
+    )
+    parser.add_argument(
+        "--unsure-odds", type=float, default=3.0, help="Odds factor of the unsure band (default 3)."
+    )
 
 
 def add_crops_argument(parser: argparse.ArgumentParser) -> None:
@@ -119,12 +133,19 @@ def run(args: argparse.Namespace) -> int:
         num_workers=args.num_workers,
         progress=not (args.no_progress or args.quiet),
     )
-    counts = {"real": 0, "fake": 0, "error": 0}
+    if args.unsure:
+        from hf_aidetect.inference.unsure import mark_unsure
+
+        rows = mark_unsure(
+            detector, list(rows), threshold=threshold, odds=args.unsure_odds, batch_size=args.batch_size,
+            num_workers=args.num_workers, progress=not (args.no_progress or args.quiet),
+        )  # fmt: skip
+    counts = {"real": 0, "fake": 0, "unsure": 0, "error": 0}
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
     stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
-        for row in write_rows(rows, stream, fmt):
+        for row in write_rows(rows, stream, fmt, unsure=args.unsure):
             counts["error" if row.error else str(row.label)] += 1
     finally:
         if args.output is not None:
@@ -132,7 +153,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         where = f" -> {args.output}" if args.output else ""
         sys.stderr.write(
-            f"{len(paths)} file(s): {counts['fake']} fake, {counts['real']} real, {counts['error']} error(s)"
+            f"{len(paths)} file(s): {counts['fake']} fake, {counts['real']} real, "
+            + (f"{counts['unsure']} unsure, " if args.unsure else "")
+            + f"{counts['error']} error(s)"
             f" at threshold {threshold:.4f} ({origin}){where}\n"
         )
     return 1 if counts["error"] else 0
