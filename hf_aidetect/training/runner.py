@@ -24,6 +24,7 @@ from transformers import PreTrainedModel, set_seed
 from transformers.image_processing_utils import BaseImageProcessor
 from transformers.trainer_utils import get_last_checkpoint
 
+from hf_aidetect.data.audit import audit_before_training
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.report import LoadReport
 from hf_aidetect.errors import ConfigError
@@ -180,6 +181,8 @@ def _load_data(
         dataset, report = load_detection_dataset(
             script_args.dataset, return_report=True, **script_args.dataset_kwargs()
         )
+    if training_args.process_index == 0:  # shortcuts (format, size ...) and train/test leaks: warnings only
+        audit_before_training(dataset)
     return _cap(dataset, script_args, training_args.seed), report
 
 
