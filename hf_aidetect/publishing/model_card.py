@@ -25,6 +25,14 @@ from hf_aidetect.publishing.card_inputs import (
     read_json,
     safe_hyperparameters,
 )
+from hf_aidetect.publishing.card_sections import (
+    calibration_text,
+    decision_rule,
+    is_folded,
+    operating_table,
+    report_figures,
+)
+from hf_aidetect.publishing.tables import fmt, markdown_table, metric, plain
 
 logger = logging.getLogger(__name__)
 
@@ -73,67 +81,6 @@ def template_path() -> Path:
     )
 
 
-def _metric(value: Any) -> float:
-    return round(float(value), 4)
-
-
-def _fmt(value: Any) -> str:
-    """Table cell: ints (and int-like CSV strings) as is, floats with 4 decimals (tiny ones in %g)."""
-    if isinstance(value, int):  # bool included
-        return str(value)
-    if isinstance(value, str):
-        try:
-            value = int(value) if value.lstrip("-").isdigit() else float(value)
-        except ValueError:
-            return value
-        return _fmt(value)
-    if isinstance(value, float):
-        return f"{value:.4g}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
-    return str(value)
-
-
-def _plain(value: Any) -> str:
-    """Hyperparameter values: shortest faithful form (0.01, 5e-05, 8, adamw_torch)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A GitHub-flavoured markdown table (empty string when there are no rows)."""
-    if not rows:
-        return ""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _is_folded(inputs: CardInputs) -> bool:
-    return bool(inputs.operating_point) and float(inputs.operating_point.get("logit_shift", 0.0)) != 0.0
-
-
-def _report_figures(report: dict[str, Any]) -> list[tuple[str, str, float, dict[str, Any] | None]]:
-    """(type, display, value, args) of the report beyond the classification metrics: AP, TPR at FPR, ECE."""
-    figures: list[tuple[str, str, float, dict[str, Any] | None]] = []
-    points = report.get("operating_points") or {}
-    counts = {"num_real": points.get("num_real"), "num_fake": points.get("num_fake")}
-    ap = (points.get("average_precision") or {}).get("value")
-    if ap is None:
-        ap = report["metrics"].get("average_precision")
-    if ap is not None and ap == ap:
-        figures.append(("average_precision", "Average precision", ap, None))
-    for row in points.get("tpr_at_fpr") or []:
-        if row.get("tpr") is None or row["tpr"] != row["tpr"]:
-            continue
-        percent = f"{100 * row['fpr']:g}"
-        args = {"fpr": row["fpr"], "ci95": row.get("ci"), **counts}
-        figures.append((f"tpr_at_{percent}pct_fpr", f"TPR at {percent}% FPR", row["tpr"], args))
-    calibration = report.get("calibration") or {}
-    for key, display in (("ece", f"ECE ({calibration.get('num_bins')} bins)"), ("brier", "Brier score")):
-        value = calibration.get(key)
-        if value is not None and value == value:
-            figures.append((key, display, value, None))
-    return figures
-
-
 def eval_results(inputs: CardInputs) -> list[EvalResult]:
     """``model-index`` entries of the model as published (its top label is its decision rule).
 
@@ -146,10 +93,10 @@ def eval_results(inputs: CardInputs) -> list[EvalResult]:
     report = inputs.evaluation
     entries: list[tuple[str, dict[str, float], list]] = []
     if report.get("metrics"):
-        entries.append((report.get("split") or "test", report["metrics"], _report_figures(report)))
+        entries.append((report.get("split") or "test", report["metrics"], report_figures(report)))
     elif inputs.test_metrics:
         entries.append(("test", inputs.test_metrics, []))
-    if inputs.validation_metrics and not _is_folded(inputs):
+    if inputs.validation_metrics and not is_folded(inputs):
         entries.append(("validation", inputs.validation_metrics, []))
     results = []
     for split, metrics, figures in entries:
@@ -164,7 +111,7 @@ def eval_results(inputs: CardInputs) -> list[EvalResult]:
                     dataset_split=split,
                     metric_type=metric_type,
                     metric_name=f"{split.capitalize()} {display}",
-                    metric_value=_metric(value),
+                    metric_value=metric(value),
                     metric_args=args,
                 )
             )
@@ -212,10 +159,10 @@ def _best_text(inputs: CardInputs) -> str:
     if not best or best.get("step") is None:
         return ""
     where = f"step {best['step']}" + (
-        f" (epoch {_plain(best['epoch'])})" if best.get("epoch") is not None else ""
+        f" (epoch {plain(best['epoch'])})" if best.get("epoch") is not None else ""
     )
     metric = inputs.hyperparameters.get("metric_for_best_model")
-    score = f", {metric} = {_fmt(best['metric'])}" if metric and best.get("metric") is not None else ""
+    score = f", {metric} = {fmt(best['metric'])}" if metric and best.get("metric") is not None else ""
     return f"The published weights are the best checkpoint, from {where}{score}."
 
 
@@ -248,97 +195,13 @@ def _report_fields(inputs: CardInputs) -> dict[str, Any]:
         "report_table": _metrics_table(report["metrics"]),
         "report_split": report.get("split"),
         "report_counts": counts,
-        "report_threshold": _plain(threshold) if threshold is not None else "0.5",
+        "report_threshold": plain(threshold) if threshold is not None else "0.5",
         "report_source": report.get("threshold_source"),
         "report_confusion": _confusion_table(inputs, report.get("confusion_matrix")),
         "per_source_table": _per_source_table(report.get("per_source") or []),
-        "operating_table": _operating_table(report.get("operating_points") or {}),
-        "calibration_text": _calibration_text(report.get("calibration") or {}),
+        "operating_table": operating_table(report.get("operating_points") or {}),
+        "calibration_text": calibration_text(report.get("calibration") or {}),
     }
-
-
-def _operating_table(points: dict[str, Any]) -> str:
-    """TPR at each FPR budget, ROC-AUC and AP with their bootstrap intervals and image counts."""
-    if not points.get("tpr_at_fpr"):
-        return ""
-
-    def interval(entry: dict[str, Any]) -> str:
-        low, high = entry.get("ci") or (None, None)
-        return "-" if low is None or high is None else f"[{low:.4f}, {high:.4f}]"
-
-    n_real, n_fake = points.get("num_real"), points.get("num_fake")
-    rows = [
-        [f"TPR at {100 * row['fpr']:g}% FPR" + ("" if row.get("resolvable", True) else " (*)"),
-         row.get("tpr", "-"), interval(row), f"{n_fake} fake / {n_real} real"]
-        for row in points["tpr_at_fpr"]
-    ]  # fmt: skip
-    for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "Average precision")):
-        entry = points.get(key) or {}
-        rows.append([name, entry.get("value", "-"), interval(entry), f"{n_fake} fake / {n_real} real"])
-    table = markdown_table(["Figure", "Value", "95% interval", "Images"], rows)
-    bootstrap = points.get("bootstrap") or {}
-    notes = []
-    if bootstrap:
-        notes.append(
-            f"Intervals: {bootstrap.get('method')}, {bootstrap.get('resamples')} resamples (seed "
-            f"{bootstrap.get('seed')}). TPR at an FPR budget is the highest fake recall of any threshold "
-            "whose false-positive rate stays within it."
-        )
-    if any(not row.get("resolvable", True) for row in points["tpr_at_fpr"]):
-        notes.append(
-            f"(*) {n_real} real images cannot resolve this FPR (the smallest non-zero one is "
-            f"1/{n_real}): the figure is the TPR at FPR 0."
-        )
-    return table + ("\n\n" + " ".join(notes) if notes else "")
-
-
-def _calibration_text(calibration: dict[str, Any]) -> str:
-    if calibration.get("ece") is None:
-        return ""
-    return (
-        f"Expected calibration error of P(fake) ({calibration.get('num_bins')} equal-width bins): "
-        f"{_fmt(calibration['ece'])}; Brier score: {_fmt(calibration.get('brier'))} "
-        f"({calibration.get('num_samples')} images). See the reliability diagram below."
-    )
-
-
-def _decision_rule(inputs: CardInputs) -> str:
-    """What P(fake) means and which rule every figure of the card uses."""
-    point = inputs.operating_point
-    if inputs.fake_threshold is not None and inputs.fake_threshold != 0.5:
-        value = _plain(inputs.fake_threshold)
-        return (
-            f"An image is called **fake** when `P(fake) >= {value}` (the `fake_threshold` in `config.json`, "
-            'written by an older hf_aidetect). `pipeline("image-classification")` ignores that key and '
-            "uses 0.5; fold the threshold into the weights with `hf-aidetect evaluate MODEL DATA "
-            f"--threshold {value} --save-threshold` so that every tool uses one rule."
-        )
-    rule = (
-        "An image is called **fake** when `P(fake) >= 0.5`, i.e. when `fake` is the top label: the rule of "
-        '`pipeline("image-classification")`, `hf-aidetect predict` and every figure of this card.'
-    )
-    if not _is_folded(inputs):
-        return rule + " No other decision threshold was tuned for this model."
-    tuning = point.get("tuning") or {}
-    how = (
-        f"the highest fake recall with a false-positive rate <= {tuning.get('target_fpr')}"
-        if tuning.get("method") == "target_fpr"
-        else "maximum balanced accuracy"
-    )
-    where = ""
-    if tuning:
-        where = (
-            f" on {tuning.get('tuned_on', 'a validation set')} ({tuning.get('num_real')} real / "
-            f"{tuning.get('num_fake')} fake images, {how})"
-        )
-    shift = float(point.get("logit_shift", 0.0))
-    return (
-        f"{rule} The decision threshold was tuned{where} and folded into the classifier's output bias "
-        f"(a logit shift of {shift:.4f}), so **P(fake) = 0.5 is that threshold** (it was "
-        f"{_fmt(float(point.get('threshold_on_unshifted_scores', 0.5)))} on the scores before the fold). "
-        "P(fake) ranks images exactly as before the fold (ROC-AUC and AP are unchanged); it is not a "
-        "calibrated probability: see the calibration figures."
-    )
 
 
 def _per_source_table(rows: list[dict[str, Any]]) -> str:
@@ -373,23 +236,23 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         dataset_id=inputs.dataset_id,
         dataset_name=inputs.dataset_name,
         labels=labels,
-        decision_rule=_decision_rule(inputs),
-        legacy_threshold=_plain(inputs.fake_threshold)
+        decision_rule=decision_rule(inputs),
+        legacy_threshold=plain(inputs.fake_threshold)
         if inputs.fake_threshold is not None and inputs.fake_threshold != 0.5
         else None,
-        folded=_is_folded(inputs),
+        folded=is_folded(inputs),
         model_ref=inputs.repo_id or "USER/MODEL_NAME",
         remote_code=inputs.remote_code,
         data_table=_data_table(inputs),
         train_sources=", ".join(f"`{name}` ({n})" for name, n in inputs.train_sources.items()),
-        imbalance_ratio=_fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
+        imbalance_ratio=fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
         image_size=inputs.image_size,
-        hyperparameters=[(key, _plain(value)) for key, value in inputs.hyperparameters.items()],
+        hyperparameters=[(key, plain(value)) for key, value in inputs.hyperparameters.items()],
         epoch_table=_epoch_table(inputs),
         best_text=_best_text(inputs),
         test_table=_metrics_table(inputs.test_metrics),
         validation_table=_metrics_table(inputs.validation_metrics),
-        test_threshold=_plain(inputs.test_threshold) if inputs.test_threshold is not None else None,
+        test_threshold=plain(inputs.test_threshold) if inputs.test_threshold is not None else None,
         confusion_table=_confusion_table(inputs, inputs.confusion_matrix),
         **_report_fields(inputs),
         reports=inputs.reports,
