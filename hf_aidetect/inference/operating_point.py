@@ -98,6 +98,12 @@ def decide_threshold(
                 raise
             reason = str(error)
         else:
+            n_real = int((labels == 0).sum())
+            if target_fpr and n_real * target_fpr < 1:
+                logger.warning(
+                    "--target-fpr %g is below 1 / %d (the real images of %s): the threshold sits at FPR 0",
+                    target_fpr, n_real, tuning_name,
+                )  # fmt: skip
             tuned = {
                 **choice.to_dict(),
                 "tuned_on": tuning_name,

@@ -7,8 +7,9 @@ table (logged, and written to OUTPUT_DIR/results.md and results.json).
 
 Each model's folder (OUTPUT_DIR/cnn, OUTPUT_DIR/vit) follows the training output contract: it loads with
 pipeline("image-classification", model=DIR) and holds the evaluation report in DIR/evaluation/ (metrics at
-a threshold tuned on validation and saved in config.json, plots, robustness table, gallery; about 15 s of
-the run), embedded in DIR/README.md. Extra flags are passed to both trainings, e.g. --num_train_epochs 2
+the model's decision rule, TPR at low FPR, calibration, plots, robustness table, gallery; about 15 s of the
+run), embedded in DIR/README.md. A threshold is tuned and folded into the weights only when the validation
+split has at least 50 images per class. Extra flags are passed to both trainings, e.g. --num_train_epochs 2
 for a quicker run, --evaluation_report false to skip the report.
 The recipes come from the source checkout (run from a clone, as `make demo` does) or --recipes-dir.
 

@@ -113,11 +113,13 @@ def _probe_rows(rows: list[FileFacts], split: str, feature: str, build, seed: in
     return result
 
 
-def metadata_probe(facts: list[FileFacts], seed: int = 0) -> list[ProbeResult]:
-    """AUC per split (and over all splits) per feature group and combined; unreadable files are left out."""
+def metadata_probe(facts: list[FileFacts], seed: int = 0, per_split: bool = True) -> list[ProbeResult]:
+    """AUC over all splits (and per split) per feature group and combined; unreadable files are left out."""
     usable = [f for f in facts if not f.error]
     rng = np.random.default_rng(seed)
-    groups = {"all splits": usable, **{s: [f for f in usable if f.split == s] for s in _splits(usable)}}
+    groups = {"all splits": usable}
+    if per_split:
+        groups.update({s: [f for f in usable if f.split == s] for s in _splits(usable)})
     results = []
     for split, rows in groups.items():
         if len(rows) > MAX_ROWS:
