@@ -79,8 +79,9 @@ def write_evaluation_report(
     args = trainer.args
     output_dir = Path(args.output_dir)
     try:
+        model = _report_model(trainer)
         report = evaluate_model(
-            _report_model(trainer),
+            model,
             trainer.processing_class,
             {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
             output_dir / EVALUATION_DIR,
@@ -103,6 +104,8 @@ def write_evaluation_report(
             output_dir / EVALUATION_DIR,
         )
         return {}
+    if getattr(model.config, "operating_point", None) is not None and model is not trainer.model:
+        trainer.model.config.operating_point = model.config.operating_point  # the card reads the live config
     results = threshold_results(report)
     logger.info(
         "Evaluation report in %s: threshold %.4f (%s), test accuracy %.4f at it.",
