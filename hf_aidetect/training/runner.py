@@ -276,7 +276,7 @@ def train(
 def _train(
     script_args: ScriptArguments,
     training_args: DetectionTrainingArguments,
-    model_args: Any,
+    model_args: ModelArguments,
     resume: str | None,
 ) -> dict[str, Any]:
     setup = build_trainer(script_args, training_args, model_args)

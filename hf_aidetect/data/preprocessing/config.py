@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
+from transformers.image_processing_utils import BaseImageProcessor
 
 from hf_aidetect.errors import ConfigError
 
@@ -201,7 +202,7 @@ class InputSpec:
             raise ConfigError(f"crop_pct={self.crop_pct} must be in (0, 1].")
 
     @classmethod
-    def from_image_processor(cls, processor: Any) -> InputSpec:
+    def from_image_processor(cls, processor: BaseImageProcessor) -> InputSpec:
         """Read the geometry a saved image processor applies, so inference reproduces it exactly.
 
         ``do_resize=False`` with a centre crop is the native-resolution ``crop`` geometry; anything that
@@ -231,7 +232,7 @@ class InputSpec:
         return InputSpec(**{**self.__dict__, "size": int(size)})
 
 
-def _resize_geometry(processor: Any) -> dict[str, Any]:
+def _resize_geometry(processor: BaseImageProcessor) -> dict[str, Any]:
     """``resize_mode`` and ``crop_pct`` that reproduce ``processor``'s resize (+ centre crop)."""
     size = getattr(processor, "size", None)
     crop = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) else None

@@ -18,7 +18,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from hf_aidetect.data.images import apply_draft, apply_orientation, open_image, oriented_size, to_rgb
+from hf_aidetect.data.images import (
+    ImageSource,
+    apply_draft,
+    apply_orientation,
+    open_image,
+    oriented_size,
+    to_rgb,
+)
 from hf_aidetect.data.preprocessing import geometry
 from hf_aidetect.data.preprocessing.batch import BatchAugment
 from hf_aidetect.data.preprocessing.config import AugmentConfig, InputSpec, PreprocessConfig
@@ -36,7 +43,7 @@ SampleKeys = tuple[np.ndarray, np.ndarray]  # (epochs, row indices)
 CACHE_PIXELS, CACHE_HEIGHT, CACHE_WIDTH = "pixels", "height", "width"
 
 
-def describe_source(source: Any) -> str:
+def describe_source(source: ImageSource) -> str:
     """A short name for an image source in error messages."""
     if isinstance(source, Mapping):
         return repr(source.get("path")) if source.get("path") else "<embedded bytes>"
@@ -129,7 +136,7 @@ class ImageTransform:
         height, width = int(batch[CACHE_HEIGHT][i]), int(batch[CACHE_WIDTH][i])
         return np.frombuffer(batch[CACHE_PIXELS][i], dtype=np.uint8).reshape(height, width, 3)
 
-    def _windows(self, source: Any, draws: np.ndarray | None) -> np.ndarray:
+    def _windows(self, source: ImageSource | np.ndarray, draws: np.ndarray | None) -> np.ndarray:
         """``[crops, S, S, 3]`` uint8 for one image (an ndarray from the cache, or anything PIL opens)."""
         if self.spec.geometry == "crop":
             out = self._native_windows(source, draws)
@@ -140,7 +147,7 @@ class ImageTransform:
             out = jpeg_roundtrip(out[0], round(low + (high - low) * draws[JPEG_QUALITY]))[None]
         return out
 
-    def _native_windows(self, source: Any, draws: np.ndarray | None) -> np.ndarray:
+    def _native_windows(self, source: ImageSource | np.ndarray, draws: np.ndarray | None) -> np.ndarray:
         side = self.spec.size
         if isinstance(source, np.ndarray):
             size, image = (source.shape[1], source.shape[0]), source
@@ -157,7 +164,7 @@ class ImageTransform:
             return np.stack([geometry.cut_window(image, x, y, side) for x, y in windows])
         return np.stack([np.asarray(image.crop(geometry.window_box(x, y, side))) for x, y in windows])
 
-    def _resized(self, source: Any, draws: np.ndarray | None) -> np.ndarray:
+    def _resized(self, source: ImageSource | np.ndarray, draws: np.ndarray | None) -> np.ndarray:
         spec = self.spec
         image = Image.fromarray(source) if isinstance(source, np.ndarray) else open_image(source)
         size = image.size if isinstance(source, np.ndarray) else oriented_size(image)
