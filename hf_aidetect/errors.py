@@ -21,3 +21,12 @@ class ConfigError(AIDetectError, ValueError):
 
 class HubError(AIDetectError, RuntimeError):
     """Talking to the Hub failed (auth, network, server error); the local output is left intact."""
+
+
+class OutputError(AIDetectError):
+    """An output cannot be written where asked (it would destroy an input, exists, is not writable, the
+    disk is full); raised before the work where possible, and never after leaving a half-written file."""
+
+
+class ModelFileError(AIDetectError, ValueError):
+    """A model or checkpoint file is missing, cut off, or does not fit its ``config.json``."""

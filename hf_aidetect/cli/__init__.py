@@ -65,8 +65,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except AIDetectError as error:
-        print(f"hf-aidetect {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(args.command, one_line(error), 2)
+    except KeyboardInterrupt:
+        return _fail(args.command, "interrupted (outputs are written atomically: none is half-written)", 130)
+    except OSError as error:
+        logger.debug("OSError in %s", args.command, exc_info=True)
+        return _fail(args.command, describe_fault(error), 1)
+    except Exception as error:  # a fault we did not foresee: still one line; -v shows the traceback
+        logger.debug("Unexpected error in %s", args.command, exc_info=True)
+        hint = "" if args.verbose else " (re-run with -v to see the traceback)"
+        return _fail(args.command, f"{type(error).__name__}: {one_line(error)}{hint}", 1)
+
+
+def _fail(command: str, message: str, status: int) -> int:
+    print(f"hf-aidetect {command}: error: {message}", file=sys.stderr)
+    return status
+
+
+def one_line(error: BaseException) -> str:
+    """The error's message on one line; an error re-raised from a data-loader worker keeps only the
+    original message (torch puts the worker's whole traceback into the text)."""
+    text = str(error).strip() or type(error).__name__
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1].strip()
+        name, _, message = last.partition(": ")
+        text = message if message and name.isidentifier() else last
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def describe_fault(error: OSError) -> str:
+    """``PATH: plain words`` for an operating-system error (disk full, permission denied, ...)."""
+    from hf_aidetect.files import describe_os_error
+
+    where = error.filename or ""
+    words = describe_os_error(error)
+    return f"{where}: {words}" if where else words
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import torch
 from hf_aidetect.data.labels import FAKE, canonical_label
 from hf_aidetect.data.preprocessing import ImageTransform
 from hf_aidetect.errors import AIDetectError, ConfigError
+from hf_aidetect.models.integrity import verify_model_folder
 
 logger = logging.getLogger(__name__)
 
@@ -131,17 +132,20 @@ def load_detector(
 
     Raises :class:`AIDetectError` with the next step to take when the model cannot be loaded.
     """
+    from safetensors import SafetensorError
     from transformers import AutoImageProcessor, AutoModelForImageClassification
 
     import hf_aidetect  # noqa: F401  (registers the seed CNN with the Auto classes)
 
     name = str(model_name_or_path)
     _check_local_model(name)
+    if Path(name).is_dir():  # a cut-off or mismatched file: one line naming it, not a loader traceback
+        verify_model_folder(name)
     kwargs = {"trust_remote_code": trust_remote_code, "revision": revision}
     try:
         model = AutoModelForImageClassification.from_pretrained(name, **kwargs)
         image_processor = AutoImageProcessor.from_pretrained(name, **kwargs)
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, KeyError, SafetensorError) as error:
         needs_code = "trust_remote_code" in str(error) and not trust_remote_code
         hint = " The model ships its own code: add --trust-remote-code if you trust it." if needs_code else ""
         raise AIDetectError(

@@ -23,6 +23,7 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,6 @@ def save_threshold(model_dir: str | Path, threshold: float) -> Path:
         raise ConfigError(f"cannot save the threshold: {path} does not exist; is {model_dir} a model folder?")
     config = json.loads(path.read_text(encoding="utf-8"))
     config[CONFIG_KEY] = float(validate_threshold(threshold, "the evaluation"))
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_json(path, config)  # a reader (or a crash) sees the old config.json or the new one
     logger.info("Saved decision threshold %.4f to %s", threshold, path)
     return path

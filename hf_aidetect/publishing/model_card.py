@@ -7,7 +7,6 @@ The template is ``model_card_template.md`` (repo root; packaged as ``hf_aidetect
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import TrainerCallback
 
 from hf_aidetect.errors import AIDetectError
+from hf_aidetect.files import atomic_write_json, atomic_write_text
 from hf_aidetect.publishing.card_inputs import (
     CARD_DATA_FILE,
     CardInputs,
@@ -330,7 +330,7 @@ def write_model_card(
     card = render_model_card(collect_card_inputs(output_dir, state=state, config=config, extra=extra))
     path = output_dir / "README.md"
     output_dir.mkdir(parents=True, exist_ok=True)
-    card.save(path)
+    atomic_write_text(path, str(card))  # what ModelCard.save writes, replaced atomically
     _remember(output_dir, {key: extra[key] for key in REMEMBERED if extra.get(key)})
     logger.info("Wrote the model card %s.", path)
     return path
@@ -343,7 +343,7 @@ def _remember(output_dir: Path, values: dict[str, Any]) -> None:
     path = output_dir / CARD_DATA_FILE
     saved = read_json(path) or {}
     saved.update(values)
-    path.write_text(json.dumps(saved, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+    atomic_write_json(path, saved, default=str)
 
 
 class ModelCardCallback(TrainerCallback):
@@ -382,4 +382,4 @@ class ModelCardCallback(TrainerCallback):
         path = Path(args.output_dir) / CARD_DATA_FILE
         path.parent.mkdir(parents=True, exist_ok=True)
         saved = {key: value for key, value in self.card_data.items() if key != "best"}
-        path.write_text(json.dumps(saved, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+        atomic_write_json(path, saved, default=str)

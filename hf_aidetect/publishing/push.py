@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hf_aidetect.errors import HubError
+from hf_aidetect.errors import HubError, ModelFileError
+from hf_aidetect.models.integrity import verify_model_folder
 from hf_aidetect.publishing.card_inputs import CARD_DATA_FILE, collect_card_inputs, read_json
 from hf_aidetect.publishing.hub_errors import hub_error
 from hf_aidetect.publishing.model_card import render_model_card
@@ -109,7 +110,9 @@ def select_files(
 
 
 def check_output_dir(output_dir: Path) -> None:
-    """Refuse folders that are not a saved model (nothing is uploaded then)."""
+    """Refuse folders that are not a saved model, or whose model does not load (nothing is uploaded then):
+    config.json must parse, every safetensors header must read and cover its file, and the weights' names
+    and shapes must be those of the model the config builds."""
     if not output_dir.is_dir():
         raise HubError(f"Output folder {output_dir} does not exist: pass the OUTPUT_DIR of a training run.")
     if not (output_dir / "config.json").is_file() or not any(output_dir.glob("*.safetensors")):
@@ -117,6 +120,10 @@ def check_output_dir(output_dir: Path) -> None:
             f"{output_dir} has no config.json + *.safetensors at its top level: pass a training OUTPUT_DIR "
             "(after `hf-aidetect train` finished) or a folder written by save_pretrained."
         )
+    try:
+        verify_model_folder(output_dir)
+    except ModelFileError as error:
+        raise HubError(f"{error}. Nothing was uploaded.") from error
 
 
 def render_card_bytes(output_dir: Path, repo_id: str) -> bytes | None:
@@ -268,8 +275,11 @@ def _upload(
             raise
         # Hub-compatible servers without Xet storage still speak git-LFS: retry through it once.
         logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
-        with _xet_disabled():
-            info = commit()
+        try:
+            with _xet_disabled():
+                info = commit()
+        except Exception as retry_error:  # the advice must not be "disable Xet": that was just tried
+            raise hub_error(retry_error, api.endpoint, repo_id, xet_disabled=True) from retry_error
     uploaded = sorted({*files, *(["README.md"] if card is not None else [])})
     logger.info("Pushed to %s (commit %s).", repo_url, info.oid)
     return PushResult(

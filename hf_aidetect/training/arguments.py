@@ -228,6 +228,13 @@ class DetectionTrainingArguments(TrainingArguments):
     ddp_find_unused_parameters: bool | None = field(
         default=False, metadata={"help": "DDP: search for unused parameters each step (not needed here)."}
     )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Train into an --output_dir that already holds a trained model, replacing it (without "
+            "this, such a folder is refused unless the run resumes it)."
+        },
+    )
 
     def __post_init__(self) -> None:
         self.class_weights = parse_class_weights(self.class_weights)

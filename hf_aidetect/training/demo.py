@@ -10,7 +10,6 @@ in ``./recipes``).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,9 @@ def _train_one(name: str, recipe: Path, data_dir: Path, output_dir: Path, extra:
     from hf_aidetect.training.config import parse_recipe_args
     from hf_aidetect.training.runner import train
 
-    argv = ["--config", str(recipe), "--dataset", str(data_dir), "--output_dir", str(output_dir), *extra]
+    # The demo owns its folders: a re-run replaces its previous models (extra flags may say otherwise).
+    argv = ["--config", str(recipe), "--dataset", str(data_dir), "--output_dir", str(output_dir)]
+    argv += ["--overwrite_output_dir", "true", *extra]
     script_args, training_args, model_args = parse_recipe_args(argv)
     logger.info("Training the demo %s (%s) into %s ...", name, recipe.name, output_dir)
     started = time.perf_counter()
@@ -135,8 +137,8 @@ def run_demo(
     data = ensure_demo_data(Path(data_dir) if data_dir else output_dir / "data", regenerate_data)
     results = [_train_one(name, recipes[name], data, output_dir / name, extra_args) for name in models]
     table = results_table(results)
-    (output_dir / "results.md").write_text(table + "\n", encoding="utf-8")
+    atomic_write_text(output_dir / "results.md", table + "\n")
     payload: dict[str, Any] = {"data_dir": str(data), "results": [asdict(row) for row in results]}
-    (output_dir / "results.json").write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    atomic_write_json(output_dir / "results.json", payload, sort_keys=False)
     logger.info("Demo results written to %s and %s", output_dir / "results.md", output_dir / "results.json")
     return results

@@ -1,18 +1,28 @@
-"""Files of the output folder contract that ``Trainer`` does not write itself.
+"""Files of the output folder contract that ``Trainer`` does not write itself, and the folder's guard.
 
 ``all_results.json`` (``train_*``, ``validation_*``, ``test_*``), ``epoch_metrics.csv`` (one row per
-epoch from ``trainer_state.json``'s log history) and ``data_summary.json`` (the data layer's load report).
+epoch from ``trainer_state.json``'s log history) and ``data_summary.json`` (the data layer's load report),
+each written atomically. :func:`check_output_dir` runs before any data or model is loaded: it refuses an
+unwritable folder, and a folder that already holds a trained model unless the run resumes it or
+``--overwrite_output_dir`` says to replace it (the transformers convention).
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import io
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from hf_aidetect.errors import OutputError
+from hf_aidetect.files import atomic_write_json, atomic_write_text, check_writable_folder, remove_directory
+from hf_aidetect.training.checkpoints import checkpoint_folders, checkpoint_problems
+
+if TYPE_CHECKING:
+    from transformers import TrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +30,18 @@ ALL_RESULTS = "all_results.json"
 SPEED_SWITCHES = "speed_switches.json"  # the switches a run chose, reused when it resumes
 EPOCH_METRICS = "epoch_metrics.csv"
 DATA_SUMMARY = "data_summary.json"
+# What a finished (or saved) run leaves at the top of OUTPUT_DIR: any of these means a model is there.
+RUN_OUTPUTS = (
+    "config.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "trainer_state.json",
+    ALL_RESULTS,
+    EPOCH_METRICS,
+    "training_args.bin",
+    "README.md",
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -35,11 +57,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | Path, data: Mapping[str, Any]) -> Path:
-    """Write ``data`` as indented, sorted JSON (non-finite floats become null)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return path
+    """Write ``data`` as indented, sorted JSON (non-finite floats become null), atomically."""
+    return atomic_write_json(path, _jsonable(data))
 
 
 def epoch_rows(log_history: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -69,14 +88,69 @@ def write_epoch_metrics(path: str | Path, log_history: Sequence[Mapping[str, Any
     rows = epoch_rows(log_history)
     leading = ["epoch", "step", "train_loss", "learning_rate"]
     extra = sorted({key for row in rows for key in row} - set(leading))
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=leading + extra, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=leading + extra, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, text.getvalue())
 
 
 def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Drop non-scalar entries (e.g. a nested confusion matrix) for JSON result files meant as flat tables."""
     return {key: value for key, value in metrics.items() if isinstance(value, (int, float, str, bool))}
+
+
+def trained_model_files(output_dir: str | Path) -> list[str]:
+    """What in ``output_dir`` shows a previous run: its top-level results and its complete checkpoints.
+
+    Half-written checkpoints (a run killed while saving) do not count: nothing can be resumed from them,
+    and a fresh run replaces them.
+    """
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return []
+    found = [name for name in RUN_OUTPUTS if (output_dir / name).exists()]
+    found += [
+        path.name
+        for _, path in checkpoint_folders(output_dir)
+        if not checkpoint_problems(path, needs_optimizer=False)
+    ]
+    return found
+
+
+def check_output_dir(output_dir: str | Path, *, overwrite: bool, resuming: bool) -> None:
+    """Before the data and the model load: ``output_dir`` can be written, and holds no trained model
+    unless the run resumes it or ``overwrite`` (``--overwrite_output_dir``) replaces it."""
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"--output_dir {output_dir} is a file; pass a folder path")
+    check_writable_folder(output_dir, flag="--output_dir", shown=output_dir)
+    if overwrite or resuming:
+        return
+    found = trained_model_files(output_dir)
+    if found:
+        shown = ", ".join(found[:4]) + (", ..." if len(found) > 4 else "")
+        raise OutputError(
+            f"--output_dir {output_dir} already holds a trained model ({shown}); pass "
+            "--overwrite_output_dir true to replace it, --resume_from_checkpoint last to continue that run, "
+            "or choose another --output_dir"
+        )
+
+
+def prepare_output_dir(training_args: TrainingArguments, resume: str | None) -> None:
+    """Refuse an unusable output_dir before any data or model loads; with ``--overwrite_output_dir`` (and
+    no resume) the previous run's checkpoints go, so ``last`` and rotation never mix two runs."""
+    output_dir = Path(training_args.output_dir)
+    overwrite = bool(getattr(training_args, "overwrite_output_dir", False))  # ours; not in transformers 5
+    check_output_dir(output_dir, overwrite=overwrite, resuming=resume is not None)
+    if resume is not None or not overwrite:
+        return
+    with training_args.main_process_first(desc="clearing the previous run's checkpoints"):
+        if training_args.should_save:
+            old = [path for _, path in checkpoint_folders(output_dir)]
+            if old:
+                logger.info(
+                    "--overwrite_output_dir: removing %d checkpoint(s) of the previous run.", len(old)
+                )
+            for path in old:
+                remove_directory(path)

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from datasets import DatasetDict
 
+from hf_aidetect.errors import one_line
+from hf_aidetect.files import atomic_directory
 from hf_aidetect.training.arguments import ReportArguments
 
 logger = logging.getLogger(__name__)
@@ -80,25 +82,29 @@ def write_evaluation_report(
     output_dir = Path(args.output_dir)
     try:
         model = _report_model(trainer)
-        report = evaluate_model(
-            model,
-            trainer.processing_class,
-            {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
-            output_dir / EVALUATION_DIR,
-            tune_on="validation",
-            target_fpr=report_args.evaluation_target_fpr,
-            fold_into=output_dir,
-            robustness=report_args.robustness_samples > 0,
-            robustness_samples=report_args.robustness_samples,
-            batch_size=args.per_device_eval_batch_size,
-            num_workers=None if args.dataloader_num_workers else 0,  # None: the inference layer picks
-            seed=args.seed,
-            scores=scores,
-        )
-    except Exception:  # any report failure must not lose the finished training (or its push)
-        logger.exception(
-            "The evaluation report failed; the model and metrics in %s are saved. Re-run it with "
+        with atomic_directory(output_dir / EVALUATION_DIR, replace=True) as partial:  # whole or not at all
+            report = evaluate_model(
+                model,
+                trainer.processing_class,
+                {name: splits[name] for name in ("validation", "test")},  # the transform is dropped there
+                partial,
+                tune_on="validation",
+                target_fpr=report_args.evaluation_target_fpr,
+                fold_into=output_dir,
+                robustness=report_args.robustness_samples > 0,
+                robustness_samples=report_args.robustness_samples,
+                batch_size=args.per_device_eval_batch_size,
+                num_workers=None if args.dataloader_num_workers else 0,  # None: the inference layer picks
+                seed=args.seed,
+                scores=scores,
+            )
+    except Exception as error:  # any report failure must not lose the finished training (or its push)
+        logger.debug("The evaluation report failed.", exc_info=True)
+        logger.error(
+            "The evaluation report failed (%s: %s); the model and metrics in %s are saved. Re-run it with "
             "`hf-aidetect evaluate %s DATA --out %s`.",
+            type(error).__name__,
+            one_line(error),
             output_dir,
             output_dir,
             output_dir / EVALUATION_DIR,

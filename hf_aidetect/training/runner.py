@@ -22,7 +22,6 @@ import transformers
 from datasets import DatasetDict
 from transformers import PreTrainedModel, set_seed
 from transformers.image_processing_utils import BaseImageProcessor
-from transformers.trainer_utils import get_last_checkpoint
 
 from hf_aidetect.data.audit import audit_before_training
 from hf_aidetect.data.loader import PreprocessedSplit
@@ -32,11 +31,16 @@ from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.training.acceleration import native_bf16, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
+from hf_aidetect.training.checkpoints import (
+    checkpoint_problems,
+    find_resumable_checkpoint,
+)
 from hf_aidetect.training.outputs import (
     ALL_RESULTS,
     DATA_SUMMARY,
     EPOCH_METRICS,
     SPEED_SWITCHES,
+    prepare_output_dir,
     scalar_metrics,
     write_epoch_metrics,
     write_json,
@@ -65,22 +69,32 @@ def setup_logging(training_args: DetectionTrainingArguments) -> None:
 
 
 def resolve_resume(training_args: DetectionTrainingArguments) -> str | None:
-    """``--resume_from_checkpoint PATH`` as given; ``true`` / ``last``: newest checkpoint in output_dir."""
+    """``--resume_from_checkpoint PATH`` (checked complete); ``true`` / ``last``: the newest *complete*
+    checkpoint in output_dir, skipping (and logging) newer ones that a kill or a full disk left unfinished."""
     value = training_args.resume_from_checkpoint
     if value is None or str(value).lower() in ("", "false", "none"):
         return None
+    needs = {"needs_optimizer": not training_args.save_only_model, "world_size": training_args.world_size}
     if str(value).lower() in ("true", "last"):
-        last = (
-            get_last_checkpoint(training_args.output_dir) if Path(training_args.output_dir).is_dir() else None
-        )
-        if last is None:
+        found, skipped = find_resumable_checkpoint(training_args.output_dir, **needs)
+        for item in skipped:
+            logger.warning("Not resuming from %s: incomplete.", item.describe())
+        if found is None:
+            also = f" ({len(skipped)} incomplete one(s) skipped, see above)" if skipped else ""
             raise ConfigError(
-                f"--resume_from_checkpoint {value}: no checkpoint-* folder in {training_args.output_dir}; "
-                "pass a checkpoint path or drop the flag."
+                f"--resume_from_checkpoint {value}: no complete checkpoint-* folder in "
+                f"{training_args.output_dir}{also}; pass a checkpoint path or drop the flag."
             )
-        return last
+        logger.info("Resuming from %s.", found)
+        return str(found)
     if not Path(value).is_dir():
         raise ConfigError(f"--resume_from_checkpoint {value} is not a checkpoint folder.")
+    problems = checkpoint_problems(value, **needs)
+    if problems:
+        raise ConfigError(
+            f"--resume_from_checkpoint {value} is incomplete ({'; '.join(problems)}); pass a complete "
+            "checkpoint, or 'last' for the newest complete one."
+        )
     return str(value)
 
 
@@ -265,6 +279,7 @@ def train(
     """
     setup_logging(training_args)
     resume = resolve_resume(training_args)
+    prepare_output_dir(training_args, resume)  # before any data or model loads
     if script_args.pipeline.decode_cache and training_args.device.type == "cpu":
         # The loader only copies cached rows and cuts windows: not worth a core taken from the model.
         training_args.load_in_main_process("decode cache on the CPU")

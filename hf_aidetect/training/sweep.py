@@ -38,6 +38,8 @@ from typing import Any
 import yaml
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_open, atomic_write_json, atomic_write_text
+from hf_aidetect.training.checkpoints import find_resumable_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +204,9 @@ def point_argv(spec: SweepSpec, point: SweepPoint, extra_args: Sequence[str] = (
     for key, value in point.params.items():
         argv += _flag_tokens(key, value)
     argv += ["--output_dir", str(point.output_dir)]
-    if any(point.output_dir.glob("checkpoint-*")):
-        argv += ["--resume_from_checkpoint", "last"]  # an interrupted point continues where it stopped
+    resumable, _ = find_resumable_checkpoint(point.output_dir, world_size=None)
+    if resumable is not None:  # an interrupted point continues from its newest complete checkpoint
+        argv += ["--resume_from_checkpoint", "last"]
     return argv
 
 
@@ -286,7 +289,7 @@ def _run_one(spec: SweepSpec, point: SweepPoint, runner: PointRunner, extra_args
     point.output_dir.mkdir(parents=True, exist_ok=True)
     argv = point_argv(spec, point, extra_args)
     record = {"params": point.params, "argv": argv, "status": "running"}
-    (point.output_dir / POINT_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    atomic_write_json(point.output_dir / POINT_FILE, record, sort_keys=False)
     start = time.perf_counter()
     try:
         runner(argv, point)
@@ -297,7 +300,7 @@ def _run_one(spec: SweepSpec, point: SweepPoint, runner: PointRunner, extra_args
         logger.error("Point %s failed: %s", point.name, error)
         record.update(status="failed", error=str(error)[-2000:])
     record["wall_time_s"] = time.perf_counter() - start
-    (point.output_dir / POINT_FILE).write_text(json.dumps(record, indent=2), encoding="utf-8")
+    atomic_write_json(point.output_dir / POINT_FILE, record, sort_keys=False)
 
 
 def run_sweep(
@@ -327,7 +330,7 @@ def collect_results(spec: SweepSpec, points: list[SweepPoint] | None = None) -> 
     best = best_row(rows, spec.select_metric, spec.greater_is_better)
     csv_path, markdown_path = write_tables(spec, rows, best)
     summary = {"select_metric": spec.select_metric, "greater_is_better": spec.greater_is_better, "best": best}
-    (spec.output_root / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    atomic_write_json(spec.output_root / SUMMARY_FILE, summary, sort_keys=False, default=str)
     failed = [row["point"] for row in rows if row["status"] == "failed"]
     return SweepReport(rows, best, csv_path, markdown_path, failed)
 
@@ -363,7 +366,7 @@ def write_tables(
     selected = [] if spec.select_metric in CSV_METRICS else [spec.select_metric]
     columns = ["point", *spec.grid, *CSV_METRICS, *selected, "wall_time_s", "status"]
     csv_path = spec.output_root / RESULTS_CSV
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_open(csv_path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -384,7 +387,7 @@ def write_tables(
         value = best[spec.select_metric]
         lines.append(f"**Best point:** `{best['point']}` ({params}) with {spec.select_metric} = {value:.4f}.")
     markdown_path = spec.output_root / RESULTS_MD
-    markdown_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(markdown_path, "\n".join(lines) + "\n")
     return csv_path, markdown_path
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_open, atomic_write_text
 from hf_aidetect.training.sweep import SweepPoint, SweepSpec, point_argv
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
         for t in study.trials
     ]
     csv_path = root / "trials.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+    with atomic_open(csv_path, newline="") as handle:
         writer = csv.DictWriter(
             handle, fieldnames=["trial", "state", spec.select_metric, *keys, "duration_s"]
         )
@@ -179,5 +180,5 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
         else "No trial has completed yet."
     )
     markdown_path = root / "results.md"
-    markdown_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(markdown_path, "\n".join(lines) + "\n")
     return OptunaReport(best, csv_path, markdown_path)

@@ -8,25 +8,35 @@
 * checkpoint weights restored through ``from_pretrained`` with a strict ``load_state_dict`` (the stock
   ``Trainer`` loads the raw safetensors with ``strict=False``, which silently skips every ViT encoder weight
   in transformers 5 because the saved keys use the legacy names);
+* checkpoints that appear only when complete (:mod:`hf_aidetect.training.checkpoints`), a final model and
+  ``trainer_state.json`` whose files are each replaced atomically;
 * ``create_model_card`` rendered by :mod:`hf_aidetect.publishing.model_card`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
+import shutil
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from transformers import PreTrainedModel, Trainer
+from transformers.trainer_callback import ExportableState
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 from transformers.utils import SAFE_WEIGHTS_NAME
 
 from hf_aidetect.data.labels import ID2LABEL
 from hf_aidetect.data.loader import KeyedSampler, PreprocessedSplit, collate_batches
 from hf_aidetect.data.preprocessing import BatchAugment
-from hf_aidetect.errors import ConfigError
+from hf_aidetect.errors import ConfigError, OutputError
+from hf_aidetect.files import atomic_write_text, describe_os_error, replace_directory
+from hf_aidetect.training.checkpoints import TRAINER_STATE, rotate_checkpoints, staging_dir
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +174,87 @@ class DetectionTrainer(Trainer):
             return
         super()._load_best_model()
 
+    # -- saving: complete or absent ------------------------------------------------------------------------
+
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        """``Trainer._save_checkpoint``, written into ``.checkpoint-N.partial`` and renamed to
+        ``checkpoint-N`` only when every file of every rank is there; a failed save (a full disk) leaves
+        the earlier checkpoints as they were and raises :class:`OutputError`."""
+        run_dir = self._get_output_dir(trial=trial)
+        final = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+        staging = str(staging_dir(final))
+        if self.args.should_save and os.path.isdir(staging):
+            shutil.rmtree(staging)  # left by an interrupted save of the same step
+        self.accelerator.wait_for_everyone()
+        if self.hp_search_backend is None and trial is None:
+            self.store_flos()
+        try:
+            self._write_checkpoint(staging, run_dir)
+            self.accelerator.wait_for_everyone()  # every rank has written its RNG state
+            if self.args.should_save:
+                replace_directory(staging, final)
+        except (OSError, RuntimeError) as error:
+            if self.args.should_save:
+                shutil.rmtree(staging, ignore_errors=True)
+            _raise_write_error(final, error)
+        if self.args.push_to_hub:
+            self._push_from_checkpoint(final)
+        if self.args.should_save:
+            rotate_checkpoints(run_dir, self.args.save_total_limit, self.state.best_model_checkpoint)
+
+    def _write_checkpoint(self, staging: str, run_dir: str) -> None:
+        """The stock checkpoint files, in the stock order, into ``staging`` (names recorded are final)."""
+        self.save_model(staging, _internal_call=True)
+        best_step = self.state.best_global_step
+        saves = (SaveStrategy.STEPS, SaveStrategy.EPOCH, SaveStrategy.BEST)
+        if self.args.save_strategy in saves and best_step:
+            best = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{best_step}")
+            if best_step == self.state.global_step or os.path.exists(best):
+                self.state.best_model_checkpoint = best
+        if not self.args.save_only_model:
+            self._save_optimizer_and_scheduler(staging)
+            self._save_scaler(staging)
+            self._save_rng_state(staging)
+        if self.args.should_save:
+            for callback in [*self.callback_handler.callbacks, self.control]:
+                if isinstance(callback, ExportableState):
+                    name, value = callback.__class__.__name__, callback.state()
+                    if isinstance(self.state.stateful_callbacks[name], list):
+                        self.state.stateful_callbacks[name].append(value)
+                    else:
+                        self.state.stateful_callbacks[name] = value
+            self.state.save_to_json(os.path.join(staging, TRAINER_STATE))
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """The final model: saved into a hidden staging folder, then each file moved into ``output_dir``
+        with ``os.replace`` (a kill leaves every file old or new, never cut off). Checkpoints are staged
+        by :meth:`_save_checkpoint` already."""
+        if _internal_call:
+            super().save_model(output_dir, _internal_call=True)
+            return
+        target = Path(output_dir or self.args.output_dir)
+        staging = target / ".model.partial"
+        if self.args.should_save and staging.exists():
+            shutil.rmtree(staging)
+        self.accelerator.wait_for_everyone()
+        try:
+            super().save_model(str(staging), _internal_call=True)
+            self.accelerator.wait_for_everyone()
+            if self.args.should_save:
+                _move_files_into(staging, target)
+        except (OSError, RuntimeError) as error:
+            if self.args.should_save:
+                shutil.rmtree(staging, ignore_errors=True)
+            _raise_write_error(str(target), error)
+        if self.args.push_to_hub:
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def save_state(self) -> None:
+        """``trainer_state.json`` in the output folder, replaced atomically (main process only)."""
+        if self.is_world_process_zero():
+            text = json.dumps(dataclasses.asdict(self.state), indent=2, sort_keys=True) + "\n"
+            atomic_write_text(os.path.join(self.args.output_dir, TRAINER_STATE), text)
+
     def create_model_card(self, **kwargs: Any) -> None:
         """Write ``README.md`` with :mod:`hf_aidetect.publishing.model_card` (stock card if unavailable)."""
         if not self.is_world_process_zero():
@@ -175,3 +266,33 @@ class DetectionTrainer(Trainer):
             super().create_model_card(**kwargs)
             return
         write_model_card(self.args.output_dir, trainer=self, **self.card_context, **kwargs)
+
+
+def _move_files_into(staging: Path, target: Path) -> None:
+    """Move every file of ``staging`` to the same place under ``target`` (each with one ``os.replace``),
+    configs last so a reader never finds a new config beside old weights; then drop ``staging``."""
+    files = sorted(
+        (path for path in staging.rglob("*") if path.is_file()), key=lambda path: path.suffix == ".json"
+    )
+    for path in files:
+        destination = target / path.relative_to(staging)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, destination)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _raise_write_error(final: str, error: OSError | RuntimeError) -> None:
+    """Re-raise a write failure while saving (``OSError``, or torch's ``RuntimeError`` from its file
+    writer) as one line naming the folder; any other ``RuntimeError`` is re-raised unchanged."""
+    if isinstance(error, OutputError):
+        raise error
+    if isinstance(error, OSError):
+        reason = describe_os_error(error)
+    elif "write" in str(error).lower() or "PytorchStreamWriter" in str(error):
+        reason = str(error).strip().splitlines()[0]
+    else:
+        raise error
+    raise OutputError(
+        f"cannot save {final}: {reason}; the earlier checkpoints are intact (free some space, then resume "
+        "with --resume_from_checkpoint last)"
+    ) from error

@@ -19,6 +19,7 @@ from hf_aidetect.training.sweep import (
     point_argv,
     run_sweep,
 )
+from tests.training.conftest import write_checkpoint
 from tests.utils import make_split_layout
 
 TINY_BASE = """\
@@ -93,7 +94,9 @@ def test_point_argv_order_and_resume(tmp_path: Path) -> None:
     assert argv[:2] == ["--config", str(spec.base)]
     assert argv.index("--evaluate_train") < argv.index("--dataset") < argv.index("--learning_rate")
     assert argv[-2:] == ["--output_dir", str(point.output_dir)]
-    (point.output_dir / "checkpoint-3").mkdir(parents=True)
+    (point.output_dir / "checkpoint-3").mkdir(parents=True)  # an interrupted save: nothing to resume
+    assert "--resume_from_checkpoint" not in point_argv(spec, point)
+    write_checkpoint(point.output_dir / "checkpoint-2", step=2)
     assert point_argv(spec, point)[-2:] == ["--resume_from_checkpoint", "last"]
 
 

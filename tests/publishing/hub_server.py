@@ -16,6 +16,7 @@ Run standalone from the repo root: ``python -m tests.publishing.hub_server --por
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -45,6 +46,9 @@ class HubServer:
         self.lfs_mode = "never"
         # Path regex → HTTP status: the next matching request fails once with that status.
         self.faults: dict[str, int] = {}
+        # Path regex → how many matching requests lose their connection half-way through the upload: the
+        # server reads half the body, then hangs up without answering (a dropped connection).
+        self.drops: dict[str, int] = {}
         self.requests: list[tuple[str, str]] = []
         self.cdn_saw_auth = False
         self.secret = secrets.token_bytes(16)
@@ -78,6 +82,13 @@ class HubServer:
         if self.lfs_mode == "gitattributes" and path.endswith(LFS_PATTERNS):
             return "lfs"
         return "regular"
+
+    def take_drop(self, method: str, path: str) -> bool:
+        for pattern, times in list(self.drops.items()):
+            if times > 0 and re.search(pattern, f"{method} {path}"):
+                self.drops[pattern] = times - 1
+                return True
+        return False
 
     def take_fault(self, method: str, path: str) -> int | None:
         for pattern, status in list(self.faults.items()):
@@ -127,6 +138,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.query = {key: values[-1] for key, values in parse_qs(split.query).items()}
         self.hub.requests.append((method, split.path))
         self._body: bytes | None = None
+        if self.hub.take_drop(method, split.path):
+            self._hang_up()
+            return
         try:
             status = self.hub.take_fault(method, split.path)
             if status is not None:
@@ -150,6 +164,15 @@ class _Handler(BaseHTTPRequestHandler):
             traceback.print_exc()
             self._drain()
             self.send_error_json(500, f"Test Hub server error: {error!r}")
+
+    def _hang_up(self) -> None:
+        """Read half of the request body, then close the connection without any answer."""
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length // 2)
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _drain(self) -> None:
         """Read an unread request body so the kept-alive connection stays in sync for the next request."""

@@ -109,3 +109,25 @@ def recipe_args(data: Path, output_dir: Path, model: dict, **overrides):
 
     values = {"dataset": str(data), "output_dir": str(output_dir), **model, **FAST, **overrides}
     return parse_dict_args(values)
+
+
+CHECKPOINT_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
+
+
+def write_checkpoint(folder: Path, step: int = 1, skip: tuple[str, ...] = ()) -> Path:
+    """A checkpoint folder as ``Trainer`` writes it (tiny seed CNN weights, state, optimizer, scheduler,
+    RNG), minus the files named in ``skip``; for resume-selection tests that need no training run."""
+    import json
+
+    import torch
+
+    from hf_aidetect.models import SeedCNNConfig, SeedCNNForImageClassification
+
+    config = SeedCNNConfig(image_size=32, conv_channels=[4], hidden_sizes=[8], dropout=0.0)
+    SeedCNNForImageClassification(config).save_pretrained(folder)
+    (folder / "trainer_state.json").write_text(json.dumps({"global_step": step, "log_history": []}))
+    for name in CHECKPOINT_FILES[1:]:
+        torch.save({"step": step}, folder / name)
+    for name in skip:
+        (folder / name).unlink()
+    return folder

@@ -24,6 +24,10 @@ MODEL is never modified, unless --save-threshold: then the tuned / fixed thresho
 model's classifier bias (P(fake) = 0.5 becomes that threshold, so pipeline(), predict, the card and its
 model-index agree), MODEL/evaluation is recomputed at it and the model card (README.md) is re-rendered.
 
+--out is checked before anything loads: it may not replace MODEL or a DATA folder, and an existing
+non-empty --out is replaced only with --overwrite. Reports are written under a temporary name and renamed
+to --out once complete, so an interrupted run leaves the previous --out (or none), never half of one.
+
 Examples:
   hf-aidetect evaluate ./outputs/vit ./external/test-only ./external/new-generator --out reports/vit
   hf-aidetect evaluate user/vit-fake-faces ./faces --out report
@@ -37,6 +41,7 @@ import sys
 from pathlib import Path
 
 from hf_aidetect.cli.commands.predict import add_crops_argument, add_model_arguments
+from hf_aidetect.cli.outputs import add_overwrite_argument, check_report_outputs, local_model_folder
 from hf_aidetect.errors import ConfigError
 
 NAME = "evaluate"
@@ -52,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="Report folder (default: ./<model name>-evaluation)."
     )
+    add_overwrite_argument(parser, "an existing non-empty --out folder")
     parser.add_argument("--split", default=None, help="Split to score (default: test, else the only one).")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--threshold", type=float, default=None, help="Use this threshold on P(fake).")
@@ -121,6 +127,26 @@ def _default_out(args: argparse.Namespace, local_dir: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check the flags and --out before anything loads, then write the reports under a temporary name
+    (renamed to --out when complete)."""
+    from hf_aidetect.files import atomic_directory
+
+    model_folder = local_model_folder(args.model)
+    _check_flags(args, model_folder)
+    out = args.out or _default_out(args, model_folder)
+    if model_folder is not None and not args.save_threshold:
+        inside = Path(out).resolve().is_relative_to(model_folder.resolve())
+        if inside:
+            raise ConfigError(
+                f"--out {out} is inside MODEL ({model_folder}): evaluate never writes into the model "
+                "folder; choose another --out (or --save-threshold to update the model's own report)"
+            )
+    check_report_outputs(args, out, model_folder)
+    with atomic_directory(out, replace=args.overwrite) as partial:
+        return _run(args, partial, out)
+
+
+def _run(args: argparse.Namespace, partial: Path, out: Path) -> int:
     from hf_aidetect.inference.evaluate_many import (
         evaluate_sets,
         load_evaluation_sets,
@@ -133,17 +159,8 @@ def run(args: argparse.Namespace) -> int:
     detector = load_detector(
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
-    _check_flags(args, detector.local_dir)
     if args.crops != 1:
         detector = detector.with_crops(args.crops)
-    out = args.out or _default_out(args, detector.local_dir)
-    if detector.local_dir is not None and not args.save_threshold:
-        inside = Path(out).resolve().is_relative_to(detector.local_dir.resolve())
-        if inside:
-            raise ConfigError(
-                f"--out {out} is inside MODEL ({detector.local_dir}): evaluate never writes into the model "
-                "folder; choose another --out (or --save-threshold to update the model's own report)"
-            )
     load_kwargs = {"source_column": args.source_column, "validate": not args.no_validate}
     carve = {"validation_size": _as_size(args.validation_size), "test_size": _as_size(args.test_size),
              "seed": args.seed} if args.carve else {}  # fmt: skip
@@ -152,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     rows, decision = evaluate_sets(
         detector,
         sets,
-        out,
+        partial,
         threshold=args.threshold,
         tuning=tuning,
         target_fpr=args.target_fpr,

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from hf_aidetect.cli.commands.predict import add_model_arguments
+from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
 
 NAME = "explain"
 HELP = "Write heatmap overlays of what drives the real/fake decision for images."
@@ -32,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="Image files, folders or quoted globs.")
     parser.add_argument("--out", type=Path, required=True, help="Folder for the overlay PNGs.")
+    add_overwrite_argument(parser, "overlays in a non-empty --out folder")
     parser.add_argument(
         "--method",
         choices=("auto", "attention", "gradcam", "saliency"),
@@ -55,6 +57,7 @@ def _output_name(path: Path, label: str, score: float, used: set[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from hf_aidetect.data.images import load_rgb
+    from hf_aidetect.files import atomic_path, check_output_path
     from hf_aidetect.inference.explain import METHOD_NAMES, explain_image, overlay_heatmap
     from hf_aidetect.inference.files import expand_paths
     from hf_aidetect.inference.loading import load_detector
@@ -63,6 +66,15 @@ def run(args: argparse.Namespace) -> int:
     from hf_aidetect.inference.threshold import resolve_threshold
 
     paths = expand_paths(args.images)
+    model_folder = local_model_folder(args.model)
+    check_output_path(
+        args.out,
+        flag="--out",
+        kind="folder",
+        overwrite=args.overwrite,
+        inputs=paths,
+        protected=[model_folder] if model_folder else [],
+    )
     detector = load_detector(
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
@@ -86,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         target = args.out / _output_name(path, label, explanation.fake_score, used)
         overlay = overlay_heatmap(image, explanation.heatmap, region=explanation.region)
         cropped = explanation.region != (0, 0, *image.size)
-        plot_explanation(image, overlay, title, target, cropped=cropped)
+        with atomic_path(target) as partial:  # each PNG appears whole or not at all
+            plot_explanation(image, overlay, title, partial, cropped=cropped)
         sys.stdout.write(f"{target}\n")
     if not args.quiet:
         sys.stderr.write(

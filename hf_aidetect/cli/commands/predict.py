@@ -31,9 +31,11 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
 from hf_aidetect.errors import ConfigError
 
 NAME = "predict"
@@ -78,8 +80,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Output format (default: table on a terminal, csv otherwise).",
     )
     parser.add_argument(
-        "--output", "-o", type=Path, default=None, help="Write rows to FILE instead of stdout."
+        "--output",
+        "-o",
+        type=Path,
+        default=None,
+        help="Write rows to FILE instead of stdout (atomically: FILE appears complete or not at all).",
     )
+    add_overwrite_argument(parser, "the --output file")
     parser.add_argument(
         "--all-files", action="store_true", help="In folders, take every file, not only images."
     )
@@ -109,6 +116,7 @@ def add_crops_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from hf_aidetect.files import atomic_open, check_output_path
     from hf_aidetect.inference.files import expand_paths
     from hf_aidetect.inference.formats import write_rows
     from hf_aidetect.inference.loading import load_detector
@@ -118,6 +126,15 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
     paths = expand_paths(args.paths, all_files=args.all_files)
+    if args.output is not None:  # before the model loads: never destroy an input, never replace silently
+        model_folder = local_model_folder(args.model)
+        check_output_path(
+            args.output,
+            flag="--output",
+            overwrite=args.overwrite,
+            inputs=paths,
+            protected=[model_folder] if model_folder else [],
+        )
     detector = load_detector(
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
@@ -141,15 +158,10 @@ def run(args: argparse.Namespace) -> int:
             num_workers=args.num_workers, progress=not (args.no_progress or args.quiet),
         )  # fmt: skip
     counts = {"real": 0, "fake": 0, "unsure": 0, "error": 0}
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-    stream = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
-    try:
+    output = atomic_open(args.output, newline="") if args.output else contextlib.nullcontext(sys.stdout)
+    with output as stream:  # the file replaces --output only once every row is written
         for row in write_rows(rows, stream, fmt, unsure=args.unsure):
             counts["error" if row.error else str(row.label)] += 1
-    finally:
-        if args.output is not None:
-            stream.close()
     if not args.quiet:
         where = f" -> {args.output}" if args.output else ""
         sys.stderr.write(

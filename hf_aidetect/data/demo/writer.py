@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,8 @@ from PIL import Image
 from hf_aidetect.data.demo.card import render_card
 from hf_aidetect.data.demo.generator import deterministic_torch, synthesize, train_generator
 from hf_aidetect.data.demo.sources import draw_crops, load_source_photos, matched_halves
-from hf_aidetect.errors import AIDetectError, ConfigError
+from hf_aidetect.errors import AIDetectError, ConfigError, OutputError
+from hf_aidetect.files import atomic_directory, atomic_write_text, check_writable_folder, describe_os_error
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,20 @@ def save_image(pixels: np.ndarray, path: Path, options: DemoDataOptions) -> None
         image.save(path, format="PNG", compress_level=6, optimize=False)
 
 
+def _save_or_fail(pixels: np.ndarray, path: Path, options: DemoDataOptions, final: Path) -> None:
+    try:
+        save_image(pixels, path, options)
+    except OSError as error:  # e.g. a full disk: the partial folder is removed, the old data kept
+        raise OutputError(
+            f"cannot write the demo data to {final}: {describe_os_error(error)}; nothing was changed there"
+        ) from error
+
+
 def _check_target(out_dir: Path, overwrite: bool) -> None:
+    """Before generating anything: OUT_DIR must be a folder we can write, and not hold demo data already
+    (unless ``overwrite``)."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AIDetectError(f"OUT_DIR {out_dir} is a file; choose a folder path.")
     owned = [out_dir / KAGGLE_SUBDIR.parts[0], out_dir / "README.md"]
     existing = [path for path in owned if path.exists()]
     if existing and not overwrite:
@@ -98,8 +111,7 @@ def _check_target(out_dir: Path, overwrite: bool) -> None:
             f"{existing[0]} already exists; pass --overwrite (overwrite=True) to replace the demo data, "
             "or choose an empty OUT_DIR."
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise AIDetectError(f"OUT_DIR {out_dir} is a file; choose a folder path.")
+    check_writable_folder(out_dir, flag="OUT_DIR", shown=out_dir)
 
 
 def _generate(options: DemoDataOptions) -> dict[str, dict[str, np.ndarray]]:
@@ -142,22 +154,18 @@ def write_demo_dataset(
     _check_target(out_dir, overwrite)
     started = time.perf_counter()
     images = _generate(options)
-    # Build in a sibling folder and rename at the end, so an interrupted run never leaves half a dataset.
-    out_dir.mkdir(parents=True, exist_ok=True)
-    partial = out_dir / ".real_vs_fake.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    for split, classes in images.items():
-        for label, pixels in classes.items():
-            folder = partial / KAGGLE_SUBDIR.relative_to(KAGGLE_SUBDIR.parts[0]) / split / label
-            folder.mkdir(parents=True)
-            for index, image in enumerate(pixels):
-                save_image(image, folder / f"{index:05d}.{options.image_format}", options)
+    # Built under a temporary name and renamed at the end (the old copy goes only once the new one is in
+    # place), so an interrupted run or a full disk never leaves half a dataset.
     final = out_dir / KAGGLE_SUBDIR.parts[0]
-    if final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
+    with atomic_directory(final, replace=True) as partial:
+        for split, classes in images.items():
+            for label, pixels in classes.items():
+                folder = partial / KAGGLE_SUBDIR.relative_to(KAGGLE_SUBDIR.parts[0]) / split / label
+                folder.mkdir(parents=True)
+                for index, image in enumerate(pixels):
+                    _save_or_fail(image, folder / f"{index:05d}.{options.image_format}", options, final)
     counts = {split: {label: len(p) for label, p in classes.items()} for split, classes in images.items()}
-    (out_dir / "README.md").write_text(render_card(options, counts), encoding="utf-8")
+    atomic_write_text(out_dir / "README.md", render_card(options, counts))
     total = sum(n for classes in counts.values() for n in classes.values())
     logger.info(
         "Wrote %d demo images (%dx%d %s) to %s in %.1f s.",

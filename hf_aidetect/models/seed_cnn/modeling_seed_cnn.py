@@ -3,6 +3,10 @@
 Imports only torch, transformers and its sibling configuration file, so ``save_pretrained`` copies both files
 next to the weights (``auto_map`` in config.json) and the model loads with ``trust_remote_code=True`` in a
 process where hf_aidetect is not installed.
+
+Like transformers' own image classifiers, the loss follows ``config.problem_type`` (inferred from the labels
+when unset: one label -> regression / MSE, integer labels -> single-label cross-entropy, float labels ->
+multi-label BCE-with-logits), and the conv blocks support gradient (activation) checkpointing.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ import torch
 from torch import nn
 from transformers import PreTrainedModel
 from transformers import initialization as init
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import ImageClassifierOutput
 
 from .configuration_seed_cnn import SeedCNNConfig
 
 
-class SeedCNNConvBlock(nn.Module):
-    """``Conv2d -> ReLU -> MaxPool2d -> Dropout``, exactly as in the report."""
+class SeedCNNConvBlock(GradientCheckpointingLayer):
+    """``Conv2d -> ReLU -> MaxPool2d -> Dropout``, exactly as in the report (checkpointable: its activations
+    are recomputed in the backward pass when gradient checkpointing is on)."""
 
     def __init__(self, in_channels: int, out_channels: int, config: SeedCNNConfig) -> None:
         super().__init__()
@@ -40,6 +46,7 @@ class SeedCNNPreTrainedModel(PreTrainedModel):
     base_model_prefix = "seed_cnn"
     main_input_name = "pixel_values"
     input_modalities = ("image",)
+    supports_gradient_checkpointing = True
     # forward takes no **kwargs: Trainer must scale the loss itself under gradient accumulation.
     accepts_loss_kwargs = False
 
@@ -79,9 +86,22 @@ class SeedCNNForImageClassification(SeedCNNPreTrainedModel):
         self.post_init()
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        weight = None
-        if self.config.class_weights is not None:
-            weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
+        """transformers' classifier loss for ``config.problem_type`` (inferred and set when ``None``, as
+        ``ViTForImageClassification`` does); ``config.class_weights`` weigh single-label cross-entropy."""
+        if self.config.class_weights is None:
+            return self.loss_function(labels, logits, self.config)
+        if (
+            self.config.problem_type is None
+            and self.num_labels > 1
+            and labels.dtype in (torch.long, torch.int)
+        ):
+            self.config.problem_type = "single_label_classification"
+        if self.config.problem_type != "single_label_classification":
+            raise ValueError(
+                f"SeedCNNConfig.class_weights apply to single-label classification only, not to problem_type "
+                f"{self.config.problem_type!r} (labels of dtype {labels.dtype}); drop class_weights."
+            )
+        weight = torch.tensor(self.config.class_weights, dtype=logits.dtype, device=logits.device)
         return nn.functional.cross_entropy(
             logits.view(-1, self.num_labels), labels.view(-1).to(logits.device), weight=weight
         )
@@ -95,7 +115,9 @@ class SeedCNNForImageClassification(SeedCNNPreTrainedModel):
     ) -> ImageClassifierOutput | tuple[torch.Tensor, ...]:
         r"""
         pixel_values: float tensor ``[batch, num_channels, image_size, image_size]``.
-        labels: optional int64 ``[batch]`` class ids (0 = real, 1 = fake); adds the cross-entropy ``loss``.
+        labels: optional targets, which add the ``loss`` of ``config.problem_type``: int64 ``[batch]`` class
+            ids (0 = real, 1 = fake) for cross-entropy, float ``[batch, num_labels]`` for multi-label, float
+            ``[batch]`` (one label) for regression.
         output_hidden_states: also return each conv block's output (``[batch, C, H, W]``, e.g. for Grad-CAM).
         """
         if output_hidden_states is None:
