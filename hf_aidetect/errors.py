@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 
+def one_line(error: BaseException) -> str:
+    """The error's message on one line. An error re-raised from a data-loader worker keeps only the
+    original message (torch puts the worker's whole traceback into the text)."""
+    text = str(error).strip() or type(error).__name__
+    if "Original Traceback" in text:
+        last = [line for line in text.splitlines() if line.strip()][-1].strip()
+        name, _, message = last.partition(": ")
+        text = message if message and name.replace(".", "").isidentifier() else last
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 class AIDetectError(Exception):
     """Base class: the message names the file, flag or folder at fault and what to do."""
 

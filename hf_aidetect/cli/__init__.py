@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from hf_aidetect._shutdown import freeze_heap_at_exit
 from hf_aidetect.cli import commands
-from hf_aidetect.errors import AIDetectError
+from hf_aidetect.errors import AIDetectError, one_line
 
 logger = logging.getLogger("hf_aidetect")
 
@@ -78,19 +78,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fail(command: str, message: str, status: int) -> int:
+    _close_progress_bars()  # so the error starts on a line of its own
     print(f"hf-aidetect {command}: error: {message}", file=sys.stderr)
     return status
 
 
-def one_line(error: BaseException) -> str:
-    """The error's message on one line; an error re-raised from a data-loader worker keeps only the
-    original message (torch puts the worker's whole traceback into the text)."""
-    text = str(error).strip() or type(error).__name__
-    if "Original Traceback" in text:
-        last = [line for line in text.splitlines() if line.strip()][-1].strip()
-        name, _, message = last.partition(": ")
-        text = message if message and name.isidentifier() else last
-    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+def _close_progress_bars() -> None:
+    """Close the progress bars an exception left open (tqdm would keep the cursor on their line)."""
+    tqdm_module = sys.modules.get("tqdm")
+    if tqdm_module is None:
+        return
+    for bar in list(getattr(tqdm_module.tqdm, "_instances", ())):
+        try:
+            bar.close()
+        except Exception:  # a bar of a dead stream: nothing to tidy
+            logger.debug("could not close a progress bar", exc_info=True)
 
 
 def describe_fault(error: OSError) -> str:

@@ -26,7 +26,7 @@ from transformers.image_processing_utils import BaseImageProcessor
 from hf_aidetect.data.audit import audit_before_training
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.report import LoadReport
-from hf_aidetect.errors import ConfigError
+from hf_aidetect.errors import BadImageError, ConfigError, one_line
 from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.training.acceleration import native_bf16, to_channels_last, training_threads
@@ -296,7 +296,14 @@ def _train(
 ) -> dict[str, Any]:
     setup = build_trainer(script_args, training_args, model_args)
     trainer, splits, report = setup.trainer, setup.splits, setup.load_report
-    train_result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        train_result = trainer.train(resume_from_checkpoint=resume)
+    except BadImageError as error:  # a file changed after the validation pass (or was never validated)
+        reason = one_line(error).split(". Load the data with")[0].rstrip(".")  # our advice replaces that one
+        raise BadImageError(
+            f"{reason}. The checkpoints written so far are intact: fix or remove the file, then re-run with "
+            "--resume_from_checkpoint last (validation skips unreadable files)."
+        ) from error
     best = trainer.state.best_model_checkpoint
     trainer.accelerator.wait_for_everyone()  # the main process has finished writing checkpoints
     if training_args.load_best_model_at_end and best is not None:

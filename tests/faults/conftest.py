@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -188,7 +189,10 @@ def assert_unchanged(before: dict[str, str], folder: Path) -> None:
 def assert_one_line_error(text: str, *needles: str) -> None:
     """The failure was reported as one ``hf-aidetect CMD: error:`` line naming ``needles``, no traceback."""
     assert "Traceback" not in text, text[-3000:]
-    lines = [line for line in text.splitlines() if ": error: " in line and line.startswith("hf-aidetect ")]
+    # Progress bars end their lines with "\r", so the error may follow one on the same "\n" line.
+    lines = [
+        line for line in re.split(r"[\r\n]", text) if line.startswith("hf-aidetect ") and ": error: " in line
+    ]
     assert len(lines) == 1, text[-3000:]
     for needle in needles:
         assert needle in lines[0], lines[0]
