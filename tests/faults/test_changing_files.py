@@ -68,7 +68,7 @@ def model_with_threshold(tmp_path: Path) -> Path:
 
 
 def test_config_rewritten_while_predict_reads_it(
-    model_with_threshold: Path, tmp_path: Path, monkeypatch
+    model_with_threshold: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """A threshold save stalls half-way through writing config.json (a slow disk, a process about to be
     killed): meanwhile predict still loads the complete old config; after the save, the new one."""
