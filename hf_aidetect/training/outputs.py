@@ -13,13 +13,20 @@ import csv
 import io
 import logging
 import math
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_aidetect.errors import OutputError
-from hf_aidetect.files import atomic_write_json, atomic_write_text, check_writable_folder, remove_directory
-from hf_aidetect.training.checkpoints import checkpoint_folders, checkpoint_problems
+from hf_aidetect.files import (
+    atomic_write_json,
+    atomic_write_text,
+    check_writable_folder,
+    is_partial,
+    remove_directory,
+)
+from hf_aidetect.training.checkpoints import PREFIX_CHECKPOINT_DIR, checkpoint_folders, checkpoint_problems
 
 if TYPE_CHECKING:
     from transformers import TrainingArguments
@@ -138,15 +145,20 @@ def check_output_dir(output_dir: str | Path, *, overwrite: bool, resuming: bool)
 
 
 def prepare_output_dir(training_args: TrainingArguments, resume: str | None) -> None:
-    """Refuse an unusable output_dir before any data or model loads; with ``--overwrite_output_dir`` (and
-    no resume) the previous run's checkpoints go, so ``last`` and rotation never mix two runs."""
+    """Refuse an unusable output_dir before any data or model loads; clear the staging folders of saves
+    that never finished; with ``--overwrite_output_dir`` (and no resume) the previous run's checkpoints go
+    too, so ``last`` and rotation never mix two runs."""
     output_dir = Path(training_args.output_dir)
     overwrite = bool(getattr(training_args, "overwrite_output_dir", False))  # ours; not in transformers 5
     check_output_dir(output_dir, overwrite=overwrite, resuming=resume is not None)
-    if resume is not None or not overwrite:
-        return
+    fresh = resume is None and overwrite
     with training_args.main_process_first(desc="clearing the previous run's checkpoints"):
-        if training_args.should_save:
+        if not training_args.should_save or not output_dir.is_dir():
+            return
+        for path in output_dir.glob(f".{PREFIX_CHECKPOINT_DIR}-*"):  # saves that never finished
+            if is_partial(path.name) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+        if fresh:
             old = [path for _, path in checkpoint_folders(output_dir)]
             if old:
                 logger.info(

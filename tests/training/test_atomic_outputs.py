@@ -1,0 +1,57 @@
+"""Results, thresholds, cards and trainer state are replaced atomically (issue 11, defect 10): a failure in
+the middle of writing any of them leaves the previous file byte-identical and no temporary file behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from transformers import TrainerState
+
+from hf_aidetect.errors import OutputError
+from hf_aidetect.inference.threshold import save_threshold
+from hf_aidetect.publishing.model_card import write_model_card
+from hf_aidetect.training.outputs import write_epoch_metrics, write_json
+from hf_aidetect.training.trainer import DetectionTrainer
+from tests.faults.conftest import assert_unchanged, snapshot
+from tests.faults.test_disk_full import FullDisk
+from tests.publishing.conftest import write_training_outputs
+
+LOG = [{"epoch": 1.0, "step": 4, "loss": 0.5}, {"epoch": 1.0, "step": 4, "eval_loss": 0.4}]
+
+
+def _save_state(folder: Path) -> None:
+    fake = SimpleNamespace(
+        is_world_process_zero=lambda: True,
+        state=TrainerState(global_step=7),
+        args=SimpleNamespace(output_dir=str(folder)),
+    )
+    DetectionTrainer.save_state(fake)
+
+
+WRITERS = {
+    "all_results.json": lambda folder: write_json(folder / "all_results.json", {"test_accuracy": 0.9}),
+    "epoch_metrics.csv": lambda folder: write_epoch_metrics(folder / "epoch_metrics.csv", LOG),
+    "config.json": lambda folder: save_threshold(folder, 0.37),
+    "README.md": lambda folder: write_model_card(folder, card_data={"model_name": "atomic"}),
+    "trainer_state.json": _save_state,
+}
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_an_interrupted_write_keeps_the_old_file(name: str, tmp_path: Path, monkeypatch) -> None:
+    folder = write_training_outputs(tmp_path / "out", "seed_cnn")
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# the previous card\n")
+    before = snapshot(folder)
+    FullDisk(monkeypatch, folder, name=name)
+    with pytest.raises(OutputError, match=name.replace(".", r"\.")):
+        WRITERS[name](folder)
+    assert_unchanged(before, folder)
+    assert set(snapshot(folder)) == set(before)  # nothing new either: no temporary file
+    monkeypatch.undo()
+    WRITERS[name](folder)
+    assert snapshot(folder)[name] != before[name]
+    if name.endswith(".json"):
+        json.loads((folder / name).read_text())
