@@ -12,6 +12,7 @@ import importlib
 import logging
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
 from hf_aidetect._shutdown import freeze_heap_at_exit
@@ -69,12 +70,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _fail(args.command, "interrupted (outputs are written atomically: none is half-written)", 130)
     except OSError as error:
-        logger.debug("OSError in %s", args.command, exc_info=True)
+        _traceback_if(args.verbose)
         return _fail(args.command, describe_fault(error), 1)
     except Exception as error:  # a fault we did not foresee: still one line; -v shows the traceback
-        logger.debug("Unexpected error in %s", args.command, exc_info=True)
+        _traceback_if(args.verbose)
         hint = "" if args.verbose else " (re-run with -v to see the traceback)"
         return _fail(args.command, f"{type(error).__name__}: {one_line(error)}{hint}", 1)
+
+
+def _traceback_if(verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
 
 
 def _fail(command: str, message: str, status: int) -> int:

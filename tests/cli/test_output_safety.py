@@ -242,3 +242,16 @@ def test_threshold_save_keeps_config_formatting(model) -> None:
     save_threshold(model, 0.3)
     text = (model / "config.json").read_text()
     assert text.endswith("}\n") and json.loads(text)["fake_threshold"] == 0.3
+
+
+def test_an_unforeseen_error_is_one_line_and_verbose_shows_the_traceback(model, images, monkeypatch, capsys):
+    import hf_aidetect.inference.predict as predict
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("something nobody foresaw")
+
+    monkeypatch.setattr(predict, "predict_files", broken)
+    assert _predict(model, images) == 1
+    assert_one_line_error(capsys.readouterr().err, "ZeroDivisionError: something nobody foresaw", "-v")
+    assert cli_main(["-v", "predict", str(model), *map(str, images), "--no-progress"]) == 1
+    assert "Traceback" in capsys.readouterr().err

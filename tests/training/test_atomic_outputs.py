@@ -55,3 +55,35 @@ def test_an_interrupted_write_keeps_the_old_file(name: str, tmp_path: Path, monk
     assert snapshot(folder)[name] != before[name]
     if name.endswith(".json"):
         json.loads((folder / name).read_text())
+
+
+def test_the_final_model_files_are_replaced_whole(tiny_data: Path, tmp_path: Path, monkeypatch) -> None:
+    """trainer.save_model() writes into a hidden staging folder and moves each file into place: a failure
+    while saving leaves the previous model byte-identical (and no staging folder)."""
+    import errno
+    import os
+
+    from transformers import PreTrainedModel
+
+    from hf_aidetect.training.runner import build_trainer
+    from tests.training.conftest import TINY_CNN, recipe_args
+
+    out = tmp_path / "run"
+    trainer, _, _ = build_trainer(*recipe_args(tiny_data, out, TINY_CNN, max_steps=1, save_strategy="no",
+                                               eval_strategy="no"))  # fmt: skip
+    trainer.train()
+    trainer.save_model()
+    before = snapshot(out)
+    real = PreTrainedModel.save_pretrained
+
+    def full_disk(self, save_directory, *args, **kwargs):
+        real(self, save_directory, *args, **kwargs)
+        weights = Path(save_directory) / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:50])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(weights))
+
+    monkeypatch.setattr(PreTrainedModel, "save_pretrained", full_disk)
+    with pytest.raises(OutputError, match="no space left"):
+        trainer.save_model()
+    assert_unchanged(before, out)
+    assert set(snapshot(out)) == set(before) and not (out / ".model.partial").exists()

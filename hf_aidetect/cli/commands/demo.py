@@ -12,6 +12,7 @@ run), embedded in DIR/README.md. A threshold is tuned and folded into the weight
 split has at least 50 images per class. Extra flags are passed to both trainings, e.g. --num_train_epochs 2
 for a quicker run, --evaluation_report false to skip the report.
 The recipes come from the source checkout (run from a clone, as `make demo` does) or --recipes-dir.
+A re-run replaces the demo's models in OUTPUT_DIR/cnn and OUTPUT_DIR/vit.
 
 Example:
   hf-aidetect demo --output-dir outputs/demo

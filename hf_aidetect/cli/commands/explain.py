@@ -7,6 +7,8 @@ is resized onto the image region the model sees (the centered crop) and normalis
 
 Each output is DIR/<image name>_<label>_<P(fake)>.png with the image and its overlay side by side and
 the score in the title. Exit status 1 when an image could not be explained (its reason is logged).
+DIR may not be an input or lie in the model folder; a DIR that already holds files needs --overwrite
+(same-named overlays are then replaced, the others kept). Each PNG is written atomically.
 
 Example:
   hf-aidetect explain ./outputs/vit face1.jpg faces/ --out explanations

@@ -20,6 +20,10 @@ P(fake) is within a factor --unsure-odds (default 3) of the threshold's odds (0.
 threshold 0.5), or when the decision flips under a JPEG re-encode at quality 75 or a x0.5 downscale. It
 scores every image three times and writes the rows when all are done.
 
+--output FILE is checked before the model loads: it may not be one of the inputs or lie in the model
+folder, and an existing FILE is replaced only with --overwrite. Rows are written to a temporary file that
+replaces FILE at the end, so an interrupted run never leaves half a file.
+
 Exit status: 0 when every file was predicted, 1 when at least one row has an error (the other rows are
 still written), 2 for usage errors (bad flags, a model that does not load, nothing matched).
 

@@ -8,7 +8,10 @@ data options (--class_weights auto, --jpeg_prob, --max_train_samples, ...). --li
 
 OUTPUT_DIR receives the best checkpoint's exact weights + image processor (loads with
 pipeline("image-classification", model=OUTPUT_DIR)), all_results.json (validation_* and test_* metrics),
-trainer_state.json, epoch_metrics.csv, data_summary.json and README.md (model card).
+trainer_state.json, epoch_metrics.csv, data_summary.json and README.md (model card). An OUTPUT_DIR that
+already holds a trained model is refused (before any data loads) unless the run resumes it
+(--resume_from_checkpoint last: the newest complete checkpoint; incomplete ones are skipped and logged) or
+--overwrite_output_dir true replaces it. Checkpoints appear only when complete.
 
 Examples:
   hf-aidetect train --config recipes/demo_cnn.yaml --dataset outputs/demo/data --output_dir outputs/cnn
