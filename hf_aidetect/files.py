@@ -120,37 +120,55 @@ def _write_error(target: Path, error: OSError, what: str = "write") -> OutputErr
 
 
 class _DescriptorWriter(io.RawIOBase):
-    """Raw stream over a file descriptor whose every write is one :func:`os.write` call."""
+    """Raw stream over a file descriptor it does not own; every write is one :func:`os.write` call.
+
+    :meth:`disarm` (called before the descriptor is closed) makes later writes no-ops, so a buffered
+    stream flushed late (by garbage collection) can never write into a reused descriptor number.
+    """
 
     def __init__(self, descriptor: int, target: Path) -> None:
         super().__init__()
-        self._descriptor = descriptor
+        self._descriptor: int | None = descriptor
         self._target = target
 
     def writable(self) -> bool:
         return True
 
-    def fileno(self) -> int:
-        return self._descriptor
+    def disarm(self) -> None:
+        self._descriptor = None
 
     def write(self, data: Any) -> int:  # type: ignore[override]
+        if self._descriptor is None:
+            return len(memoryview(data))  # discarded: the file is finished or abandoned
         try:
             return os.write(self._descriptor, data)
         except OSError as error:
             raise _write_error(self._target, error) from error
 
-    def close(self) -> None:
-        """Flush the layers above; the descriptor itself is fsynced and closed by ``_atomic_descriptor``."""
-        super().close()
+
+def _discard(descriptor: int | None, temporary: Path) -> None:
+    if descriptor is not None:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+    with contextlib.suppress(OSError):
+        temporary.unlink()
 
 
 def _finish_file(descriptor: int, temporary: Path, target: Path) -> None:
     """fsync + permission bits + close, then rename over the target and make the rename durable."""
-    if hasattr(os, "fchmod"):
-        os.fchmod(descriptor, _new_file_mode(target))
-    os.fsync(descriptor)
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(descriptor, _new_file_mode(target))
+        os.fsync(descriptor)
+    except OSError:
+        _discard(descriptor, temporary)
+        raise
     os.close(descriptor)
-    os.replace(temporary, target)
+    try:
+        os.replace(temporary, target)
+    except OSError:
+        _discard(None, temporary)
+        raise
     fsync_directory(target.parent)
 
 
@@ -167,18 +185,11 @@ def _atomic_descriptor(path: str | os.PathLike) -> Iterator[tuple[int, Path]]:
     try:
         yield descriptor, target
     except BaseException:  # the caller's failure (or an interrupt): discard, never publish half a file
-        with contextlib.suppress(OSError):
-            os.close(descriptor)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
+        _discard(descriptor, temporary)
         raise
     try:
         _finish_file(descriptor, temporary, target)
     except OSError as error:
-        with contextlib.suppress(OSError):
-            os.close(descriptor)
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise _write_error(target, error) from error
 
 
@@ -227,12 +238,16 @@ def atomic_open(
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes only ('w' or 'wb'), got mode {mode!r}")
     with _atomic_descriptor(path) as (descriptor, target):
-        buffered = io.BufferedWriter(_DescriptorWriter(descriptor, target))
+        raw = _DescriptorWriter(descriptor, target)
+        buffered = io.BufferedWriter(raw)
         stream: IO[Any] = (
             buffered if mode == "wb" else io.TextIOWrapper(buffered, encoding=encoding, newline=newline)
         )
-        yield stream
-        stream.flush()
+        try:
+            yield stream
+            stream.flush()
+        finally:
+            raw.disarm()
 
 
 @contextlib.contextmanager
