@@ -30,8 +30,11 @@ from tests.training.conftest import write_tiny_dataset
 REPO = Path(__file__).resolve().parents[2]
 TINY_CNN_OVERRIDES = {"conv_channels": [4, 8], "hidden_sizes": [16], "dropout": 0.1}
 STEPS, SAVE_EVERY = 12, 4  # 32 train images in batches of 4: 8 steps an epoch, so the run crosses one
-AUGMENT_ON = ["--augment", "true", "--hflip_prob", "0.5", "--crop_scale", "0.6", "1.0", "--jpeg_prob", "0.5"]
+# Flips, JPEG re-encoding and blur on top of the random native-resolution windows (geometry crop, the
+# default); ``resize=True`` trains on random resized crops instead.
+AUGMENT_ON = ["--augment", "true", "--hflip_prob", "0.5", "--jpeg_prob", "0.5", "--blur_prob", "0.3"]
 AUGMENT_OFF = ["--augment", "false"]
+RESIZED_CROPS = ["--geometry", "resize", "--crop_scale", "0.6", "1.0"]
 
 
 @dataclass
@@ -140,9 +143,18 @@ def fault_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train_argv(
-    data: Path, output_dir: Path, *, augment: bool = False, cache: bool = False, workers: int = 0
+    data: Path,
+    output_dir: Path,
+    *,
+    augment: bool = False,
+    cache: bool = False,
+    workers: int = 0,
+    resize: bool = False,
 ) -> list[str]:
-    """A tiny seed-CNN run: 12 steps, a checkpoint (and an evaluation) every 4, the best one kept."""
+    """A tiny seed-CNN run: 12 steps, a checkpoint (and an evaluation) every 4, the best one kept.
+
+    ``cache``: the decode cache with the batched stage on the training device (the other image path).
+    """
     switch = "true" if cache else "false"
     return [
         "train", "--model_type", "seed_cnn", "--image_size", "32",
@@ -152,10 +164,11 @@ def train_argv(
         "--eval_strategy", "steps", "--eval_steps", str(SAVE_EVERY), "--logging_steps", str(SAVE_EVERY),
         "--per_device_train_batch_size", "4", "--per_device_eval_batch_size", "8", "--learning_rate", "0.01",
         "--save_total_limit", "2", "--seed", "0", "--disable_tqdm", "true", "--report_to", "none",
+        "--channels_last", "false",  # no speed-switch timing: seconds per leg
         "--write_model_card", "false", "--evaluation_report", "false", "--validate_images", "false",
         "--dataloader_num_workers", str(workers),
-        "--preresize_cache", switch, "--device_preprocessing", switch,
-        *(AUGMENT_ON if augment else AUGMENT_OFF),
+        "--decode_cache", switch, "--device_preprocessing", switch,
+        *(AUGMENT_ON if augment else AUGMENT_OFF), *(RESIZED_CROPS if resize else []),
     ]  # fmt: skip
 
 

@@ -1,10 +1,9 @@
 """``kill -9`` a training run at several points, resume it with ``--resume_from_checkpoint last``, and end
 with exactly (bit for bit) the weights of an uninterrupted run with the same seed.
 
-Covered: augmentation off and on (flips, random crops, JPEG re-encoding), the plain image path and the
-pre-resize cache with device preprocessing, 0 and 2 data-loader workers. With augmentation ON the resume is
-not exact yet: the augmentation draws come from global random state that a resume cannot replay (issue 10
-makes every draw a function of seed, epoch and sample index); those cases are strict xfails until then.
+Covered: augmentation off and on (random native-resolution windows or random resized crops, flips, JPEG
+re-encoding, blur), the plain image path and the decode cache with the batched stage on the device, 0 and 2
+data-loader workers. Exact with augmentation because every draw is keyed by (seed, epoch, sample index).
 """
 
 from __future__ import annotations
@@ -25,20 +24,17 @@ from tests.faults.conftest import (
     weights,
 )
 
-AUGMENTED_RESUME = pytest.mark.xfail(
-    strict=True, reason="exact resume with augmentation needs the keyed augmentation of issue 10 (lead)"
-)
-# (augment, pre-resize cache + device preprocessing, loader workers)
+# (augment, decode cache + device stage, loader workers, random resized crops)
 CASES = [
-    pytest.param(False, False, 0, id="plain-0w"),
-    pytest.param(False, True, 2, id="cache-device-2w"),
-    pytest.param(False, False, 2, id="plain-2w", marks=pytest.mark.slow),
-    pytest.param(False, True, 0, id="cache-device-0w", marks=pytest.mark.slow),
-    pytest.param(True, False, 0, id="augment-plain-0w", marks=[AUGMENTED_RESUME, pytest.mark.slow]),
-    pytest.param(True, False, 2, id="augment-plain-2w", marks=[AUGMENTED_RESUME, pytest.mark.slow]),
-    pytest.param(True, True, 0, id="augment-cache-device-0w", marks=[AUGMENTED_RESUME, pytest.mark.slow]),
-    pytest.param(True, True, 2, id="augment-cache-device-2w", marks=[AUGMENTED_RESUME, pytest.mark.slow]),
+    pytest.param(True, False, 0, False, id="augment-plain-0w"),
+    pytest.param(True, True, 2, False, id="augment-cache-device-2w"),
+    pytest.param(True, False, 2, False, id="augment-plain-2w", marks=pytest.mark.slow),
+    pytest.param(True, True, 0, False, id="augment-cache-device-0w", marks=pytest.mark.slow),
+    pytest.param(True, False, 2, True, id="augment-resized-crops-plain-2w", marks=pytest.mark.slow),
+    pytest.param(False, False, 0, False, id="plain-0w", marks=pytest.mark.slow),
+    pytest.param(False, True, 2, False, id="cache-device-2w", marks=pytest.mark.slow),
 ]
+RECIPE_DEFAULT = {"augment": True, "cache": False, "workers": 0, "resize": False}  # flips on, as the recipes
 _REFERENCES: dict[tuple, Path] = {}
 
 
@@ -74,12 +70,12 @@ def assert_same_run(resumed: Path, reference: Path) -> None:
     assert losses[0] == losses[1]
 
 
-@pytest.mark.parametrize(("augment", "cache", "workers"), CASES)
+@pytest.mark.parametrize(("augment", "cache", "workers", "resize"), CASES)
 def test_kill_mid_epoch_then_resume_is_exact(
     legs: Legs, fault_data: Path, tmp_path_factory: pytest.TempPathFactory, augment: bool, cache: bool,
-    workers: int,
+    workers: int, resize: bool,
 ) -> None:  # fmt: skip
-    setting = {"augment": augment, "cache": cache, "workers": workers}
+    setting = {"augment": augment, "cache": cache, "workers": workers, "resize": resize}
     reference = reference_run(legs, fault_data, tmp_path_factory.getbasetemp(), **setting)
     out = tmp_path_factory.mktemp("killed")
     # Step 6: mid-epoch, two steps after checkpoint-4, so the resume must skip into the epoch.
@@ -100,11 +96,9 @@ def test_kill_while_saving_a_checkpoint(
 ):
     """Killed inside the save of checkpoint-8 (weights and optimizer written, RNG state and trainer state
     not): checkpoint-8 never appears, checkpoint-4 stays byte-identical, ``last`` resumes from it, exactly."""
-    reference = reference_run(
-        legs, fault_data, tmp_path_factory.getbasetemp(), augment=False, cache=False, workers=0
-    )
+    reference = reference_run(legs, fault_data, tmp_path_factory.getbasetemp(), **RECIPE_DEFAULT)
     out = tmp_path_factory.mktemp("kill-saving")
-    argv = train_argv(fault_data, out)
+    argv = train_argv(fault_data, out, **RECIPE_DEFAULT)
     first = legs.run(argv, kill=f"saved:{SAVE_EVERY}")
     assert first.killed
     before = snapshot(out / "checkpoint-4")
@@ -126,11 +120,9 @@ def test_killed_again_and_again_still_ends_exactly(
 ) -> None:
     """Killed before the first checkpoint, right after one and just before an epoch's end: each re-run
     takes the newest complete checkpoint (a fresh start when there is none), and the end is exact."""
-    reference = reference_run(
-        legs, fault_data, tmp_path_factory.getbasetemp(), augment=False, cache=False, workers=0
-    )
+    reference = reference_run(legs, fault_data, tmp_path_factory.getbasetemp(), **RECIPE_DEFAULT)
     out = tmp_path_factory.mktemp("chain")
-    argv = train_argv(fault_data, out)
+    argv = train_argv(fault_data, out, **RECIPE_DEFAULT)
     first = legs.run(argv, kill="step:2")  # nothing saved yet: the re-run starts from scratch
     assert first.killed and not list(out.glob("checkpoint-*"))
     second = legs.run(argv, kill=f"saved:{SAVE_EVERY}")
@@ -156,11 +148,9 @@ def test_killed_from_outside_at_an_unknown_moment(
     legs: Legs, fault_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """SIGKILL from another process as soon as checkpoint-8 exists (wherever the run is then)."""
-    reference = reference_run(
-        legs, fault_data, tmp_path_factory.getbasetemp(), augment=False, cache=False, workers=0
-    )
+    reference = reference_run(legs, fault_data, tmp_path_factory.getbasetemp(), **RECIPE_DEFAULT)
     out = tmp_path_factory.mktemp("external")
-    argv = train_argv(fault_data, out)
+    argv = train_argv(fault_data, out, **RECIPE_DEFAULT)
     killed = legs.run(argv, kill_when=lambda: (out / "checkpoint-8").exists())
     if not killed.killed:  # the run outpaced the poll; start over in a fresh folder
         pytest.skip("the run finished before it could be killed")
