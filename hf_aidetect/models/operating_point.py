@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import torch
 from torch import nn
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +111,10 @@ def fold_logit_shift(model: nn.Module, shift: float, example: torch.Tensor, fake
 
 
 def _atomic_replace(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through ``write(temporary_path)`` next to ``path`` and rename it over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(Path(temporary))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write through ``write(temporary_path)`` next to ``path`` and rename it over ``path`` (synced, the
+    file's permissions kept; see :func:`hf_aidetect.files.atomic_path`)."""
+    with atomic_path(path) as temporary:
+        write(temporary)
 
 
 def _weight_files(model_dir: Path, parameters: Sequence[str]) -> dict[Path, list[str]]:
