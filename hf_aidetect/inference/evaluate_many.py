@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from datasets import Dataset, DatasetDict
 from datasets import Image as ImageFeature
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_directory
 from hf_aidetect.inference.evaluation import evaluate_dataset, rederive_report
 from hf_aidetect.inference.loading import Detector
 from hf_aidetect.inference.operating_point import (
@@ -115,8 +117,10 @@ def refresh_model_folder(model_dir: Path, decision: ThresholdDecision, shift: fl
     from hf_aidetect.publishing.model_card import write_model_card
 
     report_dir = model_dir / MODEL_REPORT_DIR
-    if report_dir.is_dir():
-        rederive_report(report_dir, shift, decision)
+    if report_dir.is_dir():  # rebuilt in a copy that replaces the old report only once complete
+        with atomic_directory(report_dir, replace=True) as partial:
+            shutil.copytree(report_dir, partial, dirs_exist_ok=True)
+            rederive_report(partial, shift, decision)
     write_model_card(model_dir)
 
 

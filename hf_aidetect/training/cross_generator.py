@@ -33,6 +33,8 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from datasets import Image as ImageFeature
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_open, atomic_write_json, atomic_write_text
+from hf_aidetect.training.checkpoints import find_resumable_checkpoint
 from hf_aidetect.training.sweep import ALL_RESULTS, PointRunner, SubprocessRunner, SweepPoint
 
 logger = logging.getLogger(__name__)
@@ -146,8 +148,8 @@ def leg_argv(config: str | Path, leg: Leg, extra_args: Sequence[str] = ()) -> li
     """Recipe flags of one leg: the recipe < leg defaults < your flags < the leg's data and folder."""
     argv = ["--config", str(config), *LEG_DEFAULTS, *extra_args, *LEG_FORCED]
     argv += ["--dataset", str(leg.data_dir), "--output_dir", str(leg.output_dir)]
-    if any(leg.output_dir.glob("checkpoint-*")):
-        argv += ["--resume_from_checkpoint", "last"]
+    if find_resumable_checkpoint(leg.output_dir, world_size=None)[0] is not None:
+        argv += ["--resume_from_checkpoint", "last"]  # from its newest complete checkpoint
     return argv
 
 
@@ -244,9 +246,9 @@ def write_table(output_dir: Path, legs: list[Leg]) -> list[dict[str, Any]]:
     rows = [_leg_row(leg) for leg in legs]
     rows.append(_mean(rows))
     output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / TABLE_JSON).write_text(json.dumps(rows, indent=2, default=str) + "\n", encoding="utf-8")
+    atomic_write_json(output_dir / TABLE_JSON, rows, sort_keys=False, default=str)
     fields = ["held_out", "num_fake", "num_real", *COLUMNS, "threshold", "status"]
-    with (output_dir / TABLE_CSV).open("w", newline="", encoding="utf-8") as handle:
+    with atomic_open(output_dir / TABLE_CSV, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -268,5 +270,5 @@ def write_table(output_dir: Path, legs: list[Leg]) -> list[dict[str, Any]]:
             + " | ".join(_cell(row.get(key)) for key in COLUMNS[:-1])
             + f" | {_cell(row.get('tpr_at_1pct_fpr'))}{interval} | {row['status']} |"
         )
-    (output_dir / TABLE_MD).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(output_dir / TABLE_MD, "\n".join(lines) + "\n")
     return rows

@@ -148,28 +148,26 @@ def data(tmp_path: Path) -> Path:
 
 
 def _evaluate(model: Path, data: Path, *extra: str) -> int:
-    return cli_main(["evaluate", str(model), str(data), "--no-robustness", "--no-gallery", *extra])
+    fast = ["--no-robustness", "--no-gallery", "--bootstrap", "20"]
+    return cli_main(["evaluate", str(model), str(data), *fast, *extra])
 
 
-def test_evaluate_refuses_to_replace_a_report_or_threshold_without_overwrite(model, data, capsys) -> None:
-    assert _evaluate(model, data) == 0  # MODEL/evaluation + fake_threshold in config.json
-    report = model / "evaluation"
+def test_evaluate_refuses_to_replace_a_report_without_overwrite(model, data, tmp_path, capsys) -> None:
+    report = tmp_path / "report"
+    assert _evaluate(model, data, "--out", str(report)) == 0
     (report / "notes.txt").write_text("mine")
-    before = snapshot(model)
-    assert _evaluate(model, data) == 2
+    before, model_before = snapshot(report), snapshot(model)
+    assert _evaluate(model, data, "--out", str(report)) == 2
     assert_one_line_error(capsys.readouterr().err, str(report), "--overwrite")
-    assert _evaluate(model, data, "--out", str(model.parent / "other")) == 2
-    assert_one_line_error(capsys.readouterr().err, "config.json", "fake_threshold", "--no-save-threshold")
-    assert_unchanged(before, model)
-    assert _evaluate(model, data, "--out", str(model.parent / "other"), "--no-save-threshold") == 0
-    assert_unchanged(before, model)
-    assert _evaluate(model, data, "--overwrite") == 0
+    assert_unchanged(before, report)
+    assert _evaluate(model, data, "--out", str(report), "--overwrite") == 0
     assert not (report / "notes.txt").exists() and (report / "metrics.json").is_file()
-    assert not [name for name in os.listdir(model) if "partial" in name]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "model", "report"]  # nothing partial
+    assert_unchanged(model_before, model)
 
 
 @pytest.mark.parametrize(
-    "where", ["model", "data", "data/train"], ids=["the-model", "the-data", "inside-data"]
+    "where", ["model", "data", "data/train", "."], ids=["the-model", "the-data", "inside-data", "above-both"]
 )
 def test_evaluate_out_never_replaces_the_model_or_the_data(model, data, tmp_path, capsys, where) -> None:
     before = snapshot(tmp_path)
@@ -184,18 +182,21 @@ def test_evaluate_out_is_checked_before_anything_loads(tmp_path: Path, capsys) -
     assert_one_line_error(capsys.readouterr().err, "--out", "is a file")
 
 
-def test_evaluate_failure_leaves_no_half_report(model, data, monkeypatch, capsys) -> None:
+def test_evaluate_failure_leaves_no_half_report(model, data, tmp_path, monkeypatch, capsys) -> None:
     import hf_aidetect.inference.evaluation as evaluation
 
+    report = tmp_path / "report"
+    assert _evaluate(model, data, "--out", str(report)) == 0
+    before = snapshot(report)
+
     def broken(*args, **kwargs):
-        raise OSError(28, "No space left on device", str(model / "evaluation" / "roc_curve.png"))
+        raise OSError(28, "No space left on device", str(report / "roc_curve.png"))
 
     monkeypatch.setattr(evaluation, "write_plots", broken)
-    before = snapshot(model)
-    assert _evaluate(model, data, "--no-save-threshold") == 1
+    assert _evaluate(model, data, "--out", str(report), "--overwrite") == 1
     assert_one_line_error(capsys.readouterr().err, "roc_curve.png", "no space left")
-    assert_unchanged(before, model)
-    assert sorted(os.listdir(model)) == sorted(before)  # no report folder, no temporary one
+    assert_unchanged(before, report)  # the previous report, whole
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data", "model", "report"]
 
 
 # -- explain / demo-data / train ----------------------------------------------------------------------

@@ -69,8 +69,8 @@ def test_the_final_model_files_are_replaced_whole(tiny_data: Path, tmp_path: Pat
     from tests.training.conftest import TINY_CNN, recipe_args
 
     out = tmp_path / "run"
-    trainer, _, _ = build_trainer(*recipe_args(tiny_data, out, TINY_CNN, max_steps=1, save_strategy="no",
-                                               eval_strategy="no"))  # fmt: skip
+    args = recipe_args(tiny_data, out, TINY_CNN, max_steps=1, save_strategy="no", eval_strategy="no")
+    trainer = build_trainer(*args).trainer
     trainer.train()
     trainer.save_model()
     before = snapshot(out)

@@ -14,7 +14,7 @@ from tests.training.conftest import TINY_CNN, recipe_args
 @pytest.mark.parametrize("flag", ["gradient_checkpointing", "activation_checkpointing"])
 def test_seed_cnn_trains_with_gradient_checkpointing(tiny_data: Path, tmp_path: Path, flag: str) -> None:
     args = recipe_args(tiny_data, tmp_path / "run", TINY_CNN, max_steps=2, **{flag: True})
-    trainer, _, _ = build_trainer(*args)
+    trainer = build_trainer(*args).trainer
     trainer.train()
     assert trainer.model.is_activation_checkpointing
     assert trainer.state.global_step == 2

@@ -102,9 +102,9 @@ def test_a_checkpoint_appears_only_when_complete(tiny_data: Path, tmp_path: Path
 def test_checkpoint_files_match_the_stock_trainer(tiny_data: Path, tmp_path: Path) -> None:
     """Our staged save writes what Trainer._save_checkpoint writes (guards against transformers drift)."""
     ours = tmp_path / "ours"
-    trainer, _, _ = build_trainer(
+    trainer = build_trainer(
         *recipe_args(tiny_data, ours, TINY_CNN, max_steps=2, save_strategy="no", eval_strategy="no")
-    )
+    ).trainer
     trainer.train()
     trainer.state.best_global_step = 2  # exercise the best-checkpoint bookkeeping too
     trainer.args.save_strategy = "steps"

@@ -13,7 +13,6 @@ a time budget; it logs a warning per shortcut or leak and never fails the run.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -42,6 +41,7 @@ from hf_aidetect.data.audit.facts import (
 )
 from hf_aidetect.data.audit.probe import ProbeResult, metadata_probe, shortcut_warnings
 from hf_aidetect.data.labels import ID2LABEL
+from hf_aidetect.files import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -241,6 +241,6 @@ def write_audit(report: AuditReport, out_dir: str | Path, source: str) -> tuple[
     out.mkdir(parents=True, exist_ok=True)
     payload = {"source": source, **report.to_dict()}
     json_path, md_path = out / AUDIT_JSON, out / AUDIT_MD
-    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
-    md_path.write_text(render_audit(payload), encoding="utf-8")
+    atomic_write_json(json_path, payload, sort_keys=False, default=str)
+    atomic_write_text(md_path, render_audit(payload))
     return json_path, md_path
