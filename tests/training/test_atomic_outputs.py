@@ -87,3 +87,29 @@ def test_the_final_model_files_are_replaced_whole(tiny_data: Path, tmp_path: Pat
         trainer.save_model()
     assert_unchanged(before, out)
     assert set(snapshot(out)) == set(before) and not (out / ".model.partial").exists()
+
+
+def test_a_threshold_fold_that_fails_keeps_the_old_weights(tmp_path: Path, monkeypatch) -> None:
+    """The operating-point fold rewrites model.safetensors through hf_aidetect.files: a write that fails
+    half-way leaves the previous weights (and their permissions) as they were."""
+    import errno
+    import os
+    import stat
+
+    from hf_aidetect.models import operating_point
+
+    folder = write_training_outputs(tmp_path / "out", "seed_cnn")
+    weights = folder / "model.safetensors"
+    weights.chmod(0o644)
+    before = snapshot(folder)
+
+    def half_then_full(temporary: Path) -> None:
+        temporary.write_bytes(weights.read_bytes()[:64])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(temporary))
+
+    with pytest.raises(OutputError, match=r"model\.safetensors: no space left"):
+        operating_point._atomic_replace(weights, half_then_full)
+    assert_unchanged(before, folder)
+    assert set(snapshot(folder)) == set(before)
+    operating_point._atomic_replace(weights, lambda temporary: temporary.write_bytes(b"new weights"))
+    assert weights.read_bytes() == b"new weights" and stat.S_IMODE(weights.stat().st_mode) == 0o644
