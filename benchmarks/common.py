@@ -167,10 +167,20 @@ def target(name: str, measured: float | None, threshold: float, unit: str = "x")
 
 
 def case_main(
-    name: str, title: str, run: Callable[[bool, Path], dict[str, Any]], argv: Iterable[str] | None = None
+    name: str,
+    title: str,
+    run: Callable[..., dict[str, Any]],
+    argv: Iterable[str] | None = None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> int:
-    """Command-line wrapper every case module uses: run, time, record peak RSS, write the JSON."""
+    """Command-line wrapper every case module uses: run, time, record peak RSS, write the JSON.
+
+    ``run(quick, work)``; a case with options of its own passes ``add_arguments`` and gets
+    ``run(quick, work, args)`` with the parsed namespace.
+    """
     parser = argparse.ArgumentParser(description=title)
+    if add_arguments is not None:
+        add_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="small sizes for a fast smoke run")
     parser.add_argument("--work", type=Path, required=True, help="scratch folder for data and outputs")
     parser.add_argument("--out", type=Path, required=True, help="JSON result file to write")
@@ -181,7 +191,8 @@ def case_main(
     result: dict[str, Any] = {"case": name, "title": title, "quick": args.quick, "status": "ok"}
     start = time.perf_counter()
     try:
-        result.update(run(args.quick, args.work))
+        extra = (args,) if add_arguments is not None else ()
+        result.update(run(args.quick, args.work, *extra))
     except Exception as exc:  # a failed case still leaves a result that says why
         traceback.print_exc()
         result.update(status="error", error=f"{type(exc).__name__}: {exc}")

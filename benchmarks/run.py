@@ -1,7 +1,8 @@
 """Run the benchmark cases, each in its own subprocess, and regenerate ``benchmarks/README.md``.
 
 Usage (from the repository root): ``python -m benchmarks.run [--cases a,b,...] [--quick] [--device cuda]``.
-Cases: a=data_path, b=training, c=predict, d=end_to_end, e=memory, g=speed.
+Cases: a=data_path, b=training, c=predict, d=end_to_end, e=memory, f=quality, g=speed. Case f's own
+options (``--datasets``, ``--recipe-args``, ``--cnn-recipe``, ...: see ``--help``) are passed on to it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.quality.options import add_quality_arguments, forwarded
 from benchmarks.report import load_results, render
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -27,8 +29,12 @@ CASES: dict[str, tuple[str, str]] = {
     "c": ("predict", "benchmarks.case_predict"),
     "d": ("end_to_end", "benchmarks.case_end_to_end"),
     "e": ("memory", "benchmarks.case_memory"),
+    "f": ("quality", "benchmarks.case_quality"),
     "g": ("speed", "benchmarks.case_speed"),
 }
+# Per-case limit when --timeout is not given: the quality suite trains ~30 models.
+CASE_TIMEOUTS: dict[str, float] = {"f": 4 * 3600.0}
+DEFAULT_TIMEOUT = 1800.0
 
 
 def parse_cases(spec: str) -> list[str]:
@@ -71,13 +77,16 @@ def run_case(letter: str, args: argparse.Namespace, work: Path, results_dir: Pat
     out = results_dir / f"{name}.json"
     cmd = [sys.executable, "-m", module, "--work", str(work / name), "--out", str(out)]
     cmd += ["--device", args.device] + (["--quick"] if args.quick else [])
+    if letter == "f":
+        cmd += forwarded(args)
+    timeout = args.timeout or CASE_TIMEOUTS.get(letter, DEFAULT_TIMEOUT)
     print(f"== case {letter} ({name}) ==", flush=True)
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=_child_env(work), timeout=args.timeout)
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=_child_env(work), timeout=timeout)
         code = proc.returncode
     except subprocess.TimeoutExpired:
-        print(f"case {letter} timed out after {args.timeout} s", flush=True)
+        print(f"case {letter} timed out after {timeout} s", flush=True)
         code = 124
     print(f"== case {letter} done in {time.perf_counter() - start:.1f} s (exit {code}) ==", flush=True)
     if args.conditions and out.is_file():
@@ -98,8 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--readme", type=Path, default=None, help="markdown file to regenerate")
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     parser.add_argument("--keep-work", action="store_true", help="keep the scratch folder")
-    parser.add_argument("--timeout", type=float, default=1800, help="per-case limit in seconds")
+    parser.add_argument(
+        "--timeout", type=float, default=None, help="per-case limit in s (default 1800; f: 4 h)"
+    )
     parser.add_argument("--conditions", default="", help="free text stored with results (e.g. machine load)")
+    add_quality_arguments(parser)
     return parser
 
 

@@ -47,6 +47,26 @@ def collate_fn(batch: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def fake_scores_metrics(logits: np.ndarray, label_ids: np.ndarray, names: list[str]) -> dict[str, float]:
+    """Test ROC-AUC and average precision of P(fake), fake the positive class.
+
+    imagefolder numbers classes alphabetically (``fake`` = 0, ``real`` = 1), the reverse of hf_aidetect's
+    real = 0 / fake = 1, so the fake column and the positives are looked up by name.
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    fake = names.index("fake")
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p_fake = shifted[:, fake] / shifted.sum(axis=1)
+    is_fake = (np.asarray(label_ids) == fake).astype(int)
+    if is_fake.min() == is_fake.max():  # one class only: the scores are undefined
+        return {"test_roc_auc": float("nan"), "test_average_precision": float("nan")}
+    return {
+        "test_roc_auc": float(roc_auc_score(is_fake, p_fake)),
+        "test_average_precision": float(average_precision_score(is_fake, p_fake)),
+    }
+
+
 def _compute_metrics(eval_pred: Any) -> dict[str, float]:
     predictions = np.argmax(eval_pred.predictions, axis=1)
     return {"accuracy": float((predictions == eval_pred.label_ids).mean())}
@@ -63,7 +83,7 @@ def train_stock(
     seed: int = 42,
     **training_kwargs: Any,
 ) -> dict[str, Any]:
-    """Fine-tune ``model_dir`` on ``data_dir`` (train/validation/test); return wall time, test accuracy."""
+    """Fine-tune ``model_dir`` on ``data_dir`` (train/validation/test); wall time, test accuracy, ROC-AUC."""
     from transformers import AutoImageProcessor, AutoModelForImageClassification, Trainer, TrainingArguments
 
     start = time.perf_counter()
@@ -108,12 +128,13 @@ def train_stock(
         processing_class=processor,
     )
     train_result = trainer.train()
-    test_metrics = trainer.evaluate(prepared["test"], metric_key_prefix="test")
+    test = trainer.predict(prepared["test"], metric_key_prefix="test")
     trainer.save_model()
     result = {
         "wall_s": round(time.perf_counter() - start, 1),
         "train_runtime_s": round(float(train_result.metrics.get("train_runtime", float("nan"))), 1),
-        "test_accuracy": float(test_metrics["test_accuracy"]),
+        "test_accuracy": float(test.metrics["test_accuracy"]),
+        **fake_scores_metrics(test.predictions, test.label_ids, labels),
         "label_names": labels,
     }
     (Path(output_dir) / "stock_results.json").write_text(json.dumps(result, indent=2) + "\n")
