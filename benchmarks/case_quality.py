@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shlex
 import shutil
 import subprocess
@@ -96,10 +97,15 @@ def _value(option: Any) -> str:
     return str(getattr(option, "value", option))
 
 
-def timed_run(cmd: list[str], run_dir: Path, timeout: float) -> tuple[float, str | None]:
-    """Run ``cmd`` with a fresh datasets cache; (wall seconds, None or a one-line error)."""
+def timed_run(cmd: list[str], run_dir: Path, timeout: float) -> tuple[float, float, str | None]:
+    """Run ``cmd`` with a fresh datasets cache; (wall s, CPU s of it and its children, None or an error).
+
+    CPU seconds (user + system, data-loader workers included) move less than wall time when other jobs
+    share the machine.
+    """
     log = run_dir.with_suffix(".log")
     env = {**os.environ, "HF_DATASETS_CACHE": str(run_dir.with_suffix(".hf_cache"))}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     try:
         with log.open("w") as handle:
@@ -109,8 +115,10 @@ def timed_run(cmd: list[str], run_dir: Path, timeout: float) -> tuple[float, str
     except subprocess.TimeoutExpired:
         error = f"timed out after {timeout:g} s (log {log})"
     wall = round(time.perf_counter() - start, 1)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1)
     shutil.rmtree(run_dir.with_suffix(".hf_cache"), ignore_errors=True)
-    return wall, error
+    return wall, cpu, error
 
 
 def _last_line(log: Path) -> str:
@@ -128,8 +136,9 @@ METRICS = ("test_accuracy", "test_roc_auc", "test_average_precision")
 
 def run_ours(recipe: Recipe, dataset: Path, run_dir: Path, timeout: float) -> Record:
     shutil.rmtree(run_dir, ignore_errors=True)
-    wall, error = timed_run(recipe.ours_command(dataset, run_dir), run_dir, timeout)
+    wall, cpu, error = timed_run(recipe.ours_command(dataset, run_dir), run_dir, timeout)
     record: Record = {"model": recipe.model, "kind": "ours", "recipe": recipe.path.name, "wall_s": wall}
+    record["cpu_s"] = cpu
     record["input_px"] = recipe.input_px
     if error is None:
         record.update(_metrics(run_dir / "all_results.json", (*METRICS, "train_runtime")))
@@ -149,8 +158,8 @@ def run_stock(recipe: Recipe, flat: Path, run_dir: Path, timeout: float) -> Reco
         init = recipe.init_checkpoint(run_dir.with_name(run_dir.name + "_init"))
     except Exception as exc:  # a recipe the stock path cannot build is a failed row
         return {**record, "status": "failed", "error": f"initial model: {type(exc).__name__}: {exc}"}
-    wall, error = timed_run(recipe.stock_command(flat, init, run_dir), run_dir, timeout)
-    record["wall_s"] = wall
+    wall, cpu, error = timed_run(recipe.stock_command(flat, init, run_dir), run_dir, timeout)
+    record.update(wall_s=wall, cpu_s=cpu)
     if error is None:
         record.update(_metrics(run_dir / "stock_results.json", (*METRICS, "train_runtime_s")))
     return {**record, "status": "ok" if error is None else "failed", "error": error}

@@ -129,7 +129,7 @@ def test_report_renders_per_dataset_and_cross_tables():
     result = {"case": "f", "title": "Detection quality", "status": "ok", **body}
     text = render([json.loads(json.dumps(result))])
     assert "### tconv128: 128 px, transposed_conv" in text
-    assert "| ours: demo_cnn.yaml | cnn | 96 | 0.90 | 0.90 | 10.00 | - | ok |" in text
+    assert "| ours: demo_cnn.yaml | cnn | 96 | 0.90 | 0.90 | 10.00 | - | - | ok |" in text
     assert (
         "### Cross-generator: cross128" in text
         and "| denoiser | cnn | 0.80 | 0.85 | 0.90 | 5.00 | ok |" in text
