@@ -215,6 +215,7 @@ def run(quick: bool, work: Path, args: Namespace) -> dict[str, Any]:
     recipes = {m: Recipe(m, Path(paths[m]), common + per_model[m]) for m in needed}
     specs, cross, held_out = suite_plan(args, quick)
     cache = args.data_cache or default_data_cache()
+    vit_only = split_names(args.vit_datasets)
     records: list[Record] = []
     datasets: list[Record] = []
     for spec in specs:
@@ -223,6 +224,8 @@ def run(quick: bool, work: Path, args: Namespace) -> dict[str, Any]:
         datasets.append(_dataset_row(spec, data, started))
         flat = flat_view(data, work / "views" / f"{spec.name}_flat")
         for model in models:
+            if model == "vit" and vit_only and spec.name not in vit_only:
+                continue
             runs = work / "runs" / spec.name
             runs.mkdir(parents=True, exist_ok=True)
             stock = run_stock(recipes[model], flat, runs / f"stock_{model}", args.run_timeout)

@@ -10,6 +10,8 @@ _OPTIONS: list[tuple[str, dict]] = [
     ("--datasets", {"default": None, "help": "comma-separated suite datasets (default: all but the PNG "
                     "contrast set; see benchmarks/quality/specs.py)"}),
     ("--models", {"default": "cnn,vit", "help": "which recipes to run: cnn, vit or both (default)"}),
+    ("--vit-datasets", {"default": None, "help": "run the ViT recipes on these datasets only (default: "
+                        "all; the ViT runs cost ~5x the CNN's on 2 cores)"}),
     ("--cnn-recipe", {"type": Path, "default": None, "help": "CNN recipe (default demo_cnn.yaml)"}),
     ("--vit-recipe", {"type": Path, "default": None, "help": "ViT recipe (default demo_vit.yaml)"}),
     ("--recipe-args", {"default": "", "help": "extra flags for every recipe run, e.g. "
