@@ -128,10 +128,10 @@ def test_report_renders_per_dataset_and_cross_tables():
     body = render_result(records, cross, datasets, settings, quick=False)
     result = {"case": "f", "title": "Detection quality", "status": "ok", **body}
     text = render([json.loads(json.dumps(result))])
-    assert "### tconv128: 128 px, transposed_conv" in text
+    assert "**tconv128: 128 px, transposed_conv**" in text
     assert "| ours: demo_cnn.yaml | cnn | 96 | 0.90 | 0.90 | 10.00 | - | - | ok |" in text
     assert (
-        "### Cross-generator: cross128" in text
+        "**Cross-generator: cross128" in text
         and "| denoiser | cnn | 0.80 | 0.85 | 0.90 | 5.00 | ok |" in text
     )
     assert "| f | cross128: demo_cnn AP on held-out denoiser | 0.850 | >= 0.95 | **not met** |" in text
@@ -153,4 +153,4 @@ def test_real_quick_quality_case(tmp_path: Path):
                                                                    for k in ("ours", "stock")}  # fmt: skip
     assert all(r["status"] == "ok" for r in data["records"] + data["cross_records"])
     assert all(0.0 <= r["test_roc_auc"] <= 1.0 for r in data["records"])
-    assert "### Cross-generator" in (tmp_path / "README.md").read_text()
+    assert "**Cross-generator" in (tmp_path / "README.md").read_text()
