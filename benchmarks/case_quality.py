@@ -203,7 +203,51 @@ def _dataset_row(spec: DatasetSpec, folder: Path, started: float) -> Record:
     }
 
 
+class Progress:
+    """The case's records so far; after every run it rewrites ``--out`` with status "partial".
+
+    A run stopped half-way (a killed case, a machine going away) still leaves every finished row.
+    """
+
+    def __init__(self, out: Path | None, settings: dict[str, Any], quick: bool) -> None:
+        self.out, self.settings, self.quick = out, settings, quick
+        self.records: list[Record] = []
+        self.cross: list[Record] = []
+        self.datasets: list[Record] = []
+
+    def result(self) -> dict[str, Any]:
+        return render_result(self.records, self.cross, self.datasets, self.settings, self.quick)
+
+    def save(self) -> None:
+        if self.out is None:
+            return
+        partial = {"case": "f", "title": TITLE, "quick": self.quick, "status": "partial", **self.result()}
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.out.with_suffix(".partial")
+        temporary.write_text(json.dumps(partial, indent=2, default=str) + "\n")
+        temporary.replace(self.out)
+
+
+def run_pairs(recipe: Recipe, data: dict[str, Path], work: Path, timeout: float, progress: Progress) -> None:
+    """Stock, then ours, of ``recipe`` on each dataset (``data``: name -> folder)."""
+    for name, folder in data.items():
+        runs = work / "runs" / name
+        runs.mkdir(parents=True, exist_ok=True)
+        flat = flat_view(folder, work / "views" / f"{name}_flat")
+        stock = run_stock(recipe, flat, runs / f"stock_{recipe.model}", timeout)
+        ours = run_ours(recipe, folder, runs / f"ours_{recipe.model}", timeout)
+        shutil.rmtree(flat, ignore_errors=True)
+        progress.records += [{"dataset": name, **stock}, {"dataset": name, **ours}]
+        progress.save()
+        print(f"[f] {name} {recipe.model}: ours {ours.get('test_accuracy')} / stock "
+              f"{stock.get('test_accuracy')}", file=sys.stderr, flush=True)  # fmt: skip
+
+
 def run(quick: bool, work: Path, args: Namespace) -> dict[str, Any]:
+    """The first model's pairs on every dataset, then the cross-generator rows, then the other model's.
+
+    That order puts the rows the targets need first, should the run be stopped early.
+    """
     models = split_names(args.models)
     paths = {
         "cnn": args.cnn_recipe or DEFAULT_RECIPES["cnn"],
@@ -213,55 +257,49 @@ def run(quick: bool, work: Path, args: Namespace) -> dict[str, Any]:
     per_model = {"cnn": shlex.split(args.cnn_args), "vit": shlex.split(args.vit_args)}
     needed = set(models) | set(split_names(args.cross_models))
     recipes = {m: Recipe(m, Path(paths[m]), common + per_model[m]) for m in needed}
-    specs, cross, held_out = suite_plan(args, quick)
-    cache = args.data_cache or default_data_cache()
-    vit_only = split_names(args.vit_datasets)
-    records: list[Record] = []
-    datasets: list[Record] = []
-    for spec in specs:
-        started = time.perf_counter()
-        data = build_dataset(spec, args.data_seed, cache)
-        datasets.append(_dataset_row(spec, data, started))
-        flat = flat_view(data, work / "views" / f"{spec.name}_flat")
-        for model in models:
-            if model == "vit" and vit_only and spec.name not in vit_only:
-                continue
-            runs = work / "runs" / spec.name
-            runs.mkdir(parents=True, exist_ok=True)
-            stock = run_stock(recipes[model], flat, runs / f"stock_{model}", args.run_timeout)
-            ours = run_ours(recipes[model], data, runs / f"ours_{model}", args.run_timeout)
-            records += [{"dataset": spec.name, **stock}, {"dataset": spec.name, **ours}]
-            print(f"[f] {spec.name} {model}: ours {ours.get('test_accuracy')} / stock "
-                  f"{stock.get('test_accuracy')}", file=sys.stderr, flush=True)  # fmt: skip
-    cross_records = run_cross(cross, held_out, args, recipes, work, cache, datasets) if cross else []
     settings = {m: {"recipe": _shown(r.path), "extra_args": r.extra, "input_px": r.input_px,
                     "epochs": r.training.num_train_epochs} for m, r in recipes.items()}  # fmt: skip
-    return render_result(records, cross_records, datasets, settings, quick)
+    progress = Progress(getattr(args, "out", None), settings, quick)
+    specs, cross, held_out = suite_plan(args, quick)
+    cache = args.data_cache or default_data_cache()
+    data: dict[str, Path] = {}
+    for spec in specs:
+        started = time.perf_counter()
+        data[spec.name] = build_dataset(spec, args.data_seed, cache)
+        progress.datasets.append(_dataset_row(spec, data[spec.name], started))
+    vit_only = split_names(args.vit_datasets)
+    for index, model in enumerate(models):
+        chosen = {n: f for n, f in data.items() if model != "vit" or not vit_only or n in vit_only}
+        run_pairs(recipes[model], chosen, work, args.run_timeout, progress)
+        if index == 0 and cross is not None:
+            run_cross(cross, held_out, args, recipes, work, cache, progress)
+    if not models and cross is not None:
+        run_cross(cross, held_out, args, recipes, work, cache, progress)
+    return progress.result()
 
 
 def run_cross(
     cross: DatasetSpec, held_out: list[str] | None, args: Namespace, recipes: dict[str, Recipe], work: Path,
-    cache: Path, datasets: list[Record],
-) -> list[Record]:  # fmt: skip
+    cache: Path, progress: Progress,
+) -> None:  # fmt: skip
     """Leave each family out in turn; ours trains on the rest and is tested on the family left out."""
     started = time.perf_counter()
     data = build_dataset(cross, args.data_seed, cache)
-    datasets.append(_dataset_row(cross, data, started))
-    records = []
+    progress.datasets.append(_dataset_row(cross, data, started))
     for family in held_out or families_in(data):
         view = leave_family_out(data, family, work / "views" / f"{cross.name}_without_{family}")
         for model in split_names(args.cross_models):
             run_dir = work / "runs" / cross.name / f"without_{family}_{model}"
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             record = run_ours(recipes[model], view, run_dir, args.run_timeout)
-            records.append({"dataset": cross.name, "held_out": family, **record})
+            progress.cross.append({"dataset": cross.name, "held_out": family, **record})
+            progress.save()
             print(f"[f] {cross.name} without {family} {model}: AP {record.get('test_average_precision')}",
                   file=sys.stderr, flush=True)  # fmt: skip
         shutil.rmtree(view, ignore_errors=True)  # links only; the dataset stays cached
-    return records
 
+
+TITLE = "Detection quality on the generated suite"
 
 if __name__ == "__main__":
-    sys.exit(
-        case_main("f", "Detection quality on the generated suite", run, add_arguments=add_quality_arguments)
-    )
+    sys.exit(case_main("f", TITLE, run, add_arguments=add_quality_arguments))

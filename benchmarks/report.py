@@ -123,7 +123,9 @@ def _targets_section(results: list[dict[str, Any]]) -> str:
 
 def _case_section(r: dict[str, Any]) -> str:
     lines = [f"## {r['case']}: {r.get('title', '')}", ""]
-    if r.get("status") != "ok":
+    if r.get("status") == "partial":
+        lines += ["**Stopped early:** the rows below are the runs that finished.", ""]
+    elif r.get("status") != "ok":
         lines += [f"**Failed:** `{r.get('error', 'unknown error')}`", ""]
     if r.get("rows"):
         lines += [markdown_table(r["columns"], r["rows"]), ""]
