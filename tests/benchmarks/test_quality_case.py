@@ -93,6 +93,58 @@ def test_failed_and_timed_out_runs_become_failed_rows(tmp_path: Path, monkeypatc
     assert slow["status"] == "failed" and "timed out" in slow["error"]
 
 
+def test_run_order_vit_subset_and_partial_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """CNN pairs first, then the cross rows, then ViT only where asked; --out holds every finished row."""
+    calls: list[tuple[str, str]] = []
+
+    def fake_run(kind: str):
+        def run(recipe, folder, run_dir, timeout):
+            calls.append((kind, f"{recipe.model}:{run_dir.parent.name}/{run_dir.name}"))
+            saved = json.loads(out.read_text())["records"] if out.is_file() else []
+            return {
+                "model": recipe.model,
+                "kind": kind,
+                "recipe": "r",
+                "status": "ok",
+                "test_accuracy": 0.5,
+                "test_roc_auc": 0.5,
+                "test_average_precision": 0.5,
+                "wall_s": 1.0,
+                "seen": len(saved),
+            }
+
+        return run
+
+    monkeypatch.setattr(case_quality, "run_ours", fake_run("ours"))
+    monkeypatch.setattr(case_quality, "run_stock", fake_run("stock"))
+    monkeypatch.setattr(case_quality, "build_dataset", lambda spec, seed, cache: _tiny_folder(tmp_path, spec))
+    out = tmp_path / "quality.json"
+    args = _args("--datasets", "tconv128,nearest128,cross128", "--vit-datasets", "nearest128",
+                 "--held-out", "denoiser")  # fmt: skip
+    args.out = out
+    result = case_quality.run(False, tmp_path / "work", args)
+    assert [c[1] for c in calls] == [
+        "cnn:tconv128/stock_cnn", "cnn:tconv128/ours_cnn", "cnn:nearest128/stock_cnn",
+        "cnn:nearest128/ours_cnn", "cnn:cross128/without_denoiser_cnn", "vit:nearest128/stock_vit",
+        "vit:nearest128/ours_vit",
+    ]  # fmt: skip
+    assert json.loads(out.read_text())["status"] == "partial"
+    assert [r["seen"] for r in result["records"]][-2:] == [4, 4]  # the file had both CNN pairs by then
+    assert result["cross_records"][0]["held_out"] == "denoiser"
+
+
+def _tiny_folder(tmp_path: Path, spec) -> Path:
+    """A folder with the suite's layout (no pixels needed: the runs are faked)."""
+    folder = tmp_path / "data" / spec.name
+    for family in spec.families:
+        for split in ("train", "valid", "test"):
+            for sub in ("real", f"fake/{family}"):
+                path = folder / "real_vs_fake" / "real-vs-fake" / split / sub / "00000.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"x")
+    return folder
+
+
 def test_dataset_targets_met_and_not_met():
     records = [
         _record("a", "cnn", "stock", 0.80, 20.0), _record("a", "cnn", "ours", 0.99, 10.0),
@@ -154,3 +206,8 @@ def test_real_quick_quality_case(tmp_path: Path):
     assert all(r["status"] == "ok" for r in data["records"] + data["cross_records"])
     assert all(0.0 <= r["test_roc_auc"] <= 1.0 for r in data["records"])
     assert "**Cross-generator" in (tmp_path / "README.md").read_text()
+
+
+def test_partial_result_is_labelled_not_failed():
+    text = render([{"case": "f", "title": "Quality", "status": "partial", "rows": [], "tables": []}])
+    assert "**Stopped early:**" in text and "**Failed:**" not in text
