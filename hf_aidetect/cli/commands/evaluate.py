@@ -28,6 +28,10 @@ model-index agree), MODEL/evaluation is recomputed at it and the model card (REA
 non-empty --out is replaced only with --overwrite. Reports are written under a temporary name and renamed
 to --out once complete, so an interrupted run leaves the previous --out (or none), never half of one.
 
+--backend onnx scores with onnxruntime from MODEL's `hf-aidetect export` folder (as predict does): the
+same report, without the explanation gallery (heatmaps need the PyTorch weights) and without
+--save-threshold.
+
 Examples:
   hf-aidetect evaluate ./outputs/vit ./external/test-only ./external/new-generator --out reports/vit
   hf-aidetect evaluate user/vit-fake-faces ./faces --out report
@@ -37,10 +41,16 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
-from hf_aidetect.cli.commands.predict import add_crops_argument, add_model_arguments
+from hf_aidetect.cli.commands.predict import (
+    add_backend_arguments,
+    add_crops_argument,
+    add_model_arguments,
+    load_scoring_detector,
+)
 from hf_aidetect.cli.outputs import add_overwrite_argument, check_report_outputs, local_model_folder
 from hf_aidetect.errors import ConfigError
 
@@ -48,9 +58,12 @@ NAME = "evaluate"
 HELP = "Evaluate a detector on labelled sets: metrics at one threshold, TPR at low FPR, calibration, plots."
 ORDER = 30
 
+logger = logging.getLogger("hf_aidetect.cli.evaluate")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
+    add_backend_arguments(parser)
     parser.add_argument(
         "data", metavar="DATA", nargs="+", help="Labelled sets: folders, save_to_disk folders or Hub ids."
     )
@@ -115,6 +128,11 @@ def _check_flags(args: argparse.Namespace, local_dir: Path | None) -> None:
         raise ConfigError("--min-per-class applies to --tune-on DATA; add it or drop the flag")
     if args.save_threshold and args.threshold is None and args.tune_on is None:
         raise ConfigError("--save-threshold needs a threshold to save: add --tune-on DATA or --threshold T")
+    if args.save_threshold and args.backend == "onnx":
+        raise ConfigError(
+            "--save-threshold changes the PyTorch weights: run it without --backend onnx, then re-export "
+            "(hf-aidetect export MODEL --overwrite)"
+        )
     if args.save_threshold and local_dir is None:
         raise ConfigError(
             f"--save-threshold needs MODEL ({args.model}) to be a local folder; download it first"
@@ -123,7 +141,7 @@ def _check_flags(args: argparse.Namespace, local_dir: Path | None) -> None:
 
 def _default_out(args: argparse.Namespace, local_dir: Path | None) -> Path:
     name = (local_dir.resolve().name if local_dir else str(args.model).rstrip("/").split("/")[-1]) or "model"
-    return Path(f"{name}-evaluation")
+    return Path(f"{name}-onnx-evaluation" if args.backend == "onnx" else f"{name}-evaluation")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -153,12 +171,13 @@ def _run(args: argparse.Namespace, partial: Path, out: Path) -> int:
         load_tuning_set,
         summary_markdown,
     )
-    from hf_aidetect.inference.loading import load_detector
     from hf_aidetect.inference.threshold import MIN_IMAGES_PER_CLASS
 
-    detector = load_detector(
-        args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
-    )
+    detector = load_scoring_detector(args)
+    gallery = not args.no_gallery
+    if gallery and args.backend == "onnx":
+        logger.info("No explanation gallery with --backend onnx: heatmaps need the PyTorch weights")
+        gallery = False
     if args.crops != 1:
         detector = detector.with_crops(args.crops)
     load_kwargs = {"source_column": args.source_column, "validate": not args.no_validate}
@@ -182,7 +201,7 @@ def _run(args: argparse.Namespace, partial: Path, out: Path) -> int:
         },
         robustness=not args.no_robustness,
         robustness_samples=args.robustness_samples,
-        gallery=not args.no_gallery,
+        gallery=gallery,
         gallery_errors=args.gallery_errors,
         bootstrap_resamples=args.bootstrap,
     )

@@ -24,6 +24,10 @@ scores every image three times and writes the rows when all are done.
 folder, and an existing FILE is replaced only with --overwrite. Rows are written to a temporary file that
 replaces FILE at the end, so an interrupted run never leaves half a file.
 
+--backend onnx scores with onnxruntime on CPU, from the folder `hf-aidetect export` wrote (MODEL itself,
+MODEL/onnx, or the onnx/ folder of a Hub repo; --onnx-file model_quantized.onnx for the int8 graph):
+the same preprocessing, rows, error handling and threshold (its config.json) as the PyTorch path.
+
 Exit status: 0 when every file was predicted, 1 when at least one row has an error (the other rows are
 still written), 2 for usage errors (bad flags, a model that does not load, nothing matched).
 
@@ -61,8 +65,40 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` / ``--onnx-file``, shared by predict and evaluate."""
+    parser.add_argument(
+        "--backend",
+        choices=("pytorch", "onnx"),
+        default="pytorch",
+        help="pytorch (default) or onnx: onnxruntime on CPU with MODEL's `hf-aidetect export` folder "
+        "(MODEL itself, MODEL/onnx, or a Hub repo's onnx/); same preprocessing, rows and threshold.",
+    )
+    parser.add_argument(
+        "--onnx-file",
+        default="model.onnx",
+        help="With --backend onnx: the graph to run (default model.onnx; model_quantized.onnx for int8).",
+    )
+
+
+def load_scoring_detector(args: argparse.Namespace):
+    """The detector of ``--backend``: a PyTorch :class:`Detector` or an onnxruntime ``OnnxDetector``."""
+    if args.backend == "onnx":
+        from hf_aidetect.deploy.onnx_detector import load_onnx_detector
+
+        if args.device not in ("auto", "cpu"):
+            raise ConfigError(f"--backend onnx runs on CPU (onnxruntime); drop --device {args.device}")
+        return load_onnx_detector(args.model, onnx_file=args.onnx_file, revision=args.revision)
+    from hf_aidetect.inference.loading import load_detector
+
+    return load_detector(
+        args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
+    add_backend_arguments(parser)
     parser.add_argument("paths", metavar="PATH", nargs="+", help="Image files, folders or quoted globs.")
     parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
     parser.add_argument(
@@ -123,7 +159,6 @@ def run(args: argparse.Namespace) -> int:
     from hf_aidetect.files import atomic_open, check_output_path
     from hf_aidetect.inference.files import expand_paths
     from hf_aidetect.inference.formats import write_rows
-    from hf_aidetect.inference.loading import load_detector
     from hf_aidetect.inference.predict import predict_files
     from hf_aidetect.inference.threshold import resolve_threshold
 
@@ -139,9 +174,7 @@ def run(args: argparse.Namespace) -> int:
             inputs=paths,
             protected=[model_folder] if model_folder else [],
         )
-    detector = load_detector(
-        args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
-    )
+    detector = load_scoring_detector(args)
     if args.crops != 1:
         detector = detector.with_crops(args.crops)
     threshold, origin = resolve_threshold(args.threshold, detector.config)
