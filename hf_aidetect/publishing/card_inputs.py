@@ -78,6 +78,8 @@ class CardInputs:
     plots: list[tuple[str, str]] = field(default_factory=list)
     reports: list[tuple[str, str]] = field(default_factory=list)
     framework_versions: dict[str, str] = field(default_factory=dict)
+    onnx_export: dict[str, Any] = field(default_factory=dict)
+    space_id: str | None = None
 
 
 def read_json(path: Path) -> Any:
@@ -314,7 +316,17 @@ def collect_card_inputs(
         plots=_plots(output_dir),
         reports=_reports(output_dir),
         framework_versions=dict(extra.get("framework_versions") or framework_versions()),
+        onnx_export=_onnx_export(output_dir),
+        space_id=extra.get("space_id"),
     )
+
+
+def _onnx_export(output_dir: Path) -> dict[str, Any]:
+    """``onnx/export_report.json`` of ``hf-aidetect export``, with the export's processor settings."""
+    report = read_json(output_dir / "onnx" / "export_report.json")
+    if not isinstance(report, dict):
+        return {}
+    return {**report, "processor": read_json(output_dir / "onnx" / "preprocessor_config.json") or {}}
 
 
 def _train_sources(summary: Any) -> dict[str, int]:

@@ -16,6 +16,7 @@ from transformers import TrainerCallback
 
 from hf_aidetect.errors import AIDetectError
 from hf_aidetect.files import atomic_write_json, atomic_write_text
+from hf_aidetect.publishing.card_deploy import deploy_fields
 from hf_aidetect.publishing.card_inputs import (
     CARD_DATA_FILE,
     CardInputs,
@@ -39,7 +40,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE_NAME = "model_card_template.md"
 DEFAULT_TAGS = ("image-classification", "ai-image-detection", "deepfake-detection", "hf_aidetect")
 # Card metadata given to write_model_card that push must see again (saved in model_card_data.json).
-REMEMBERED = ("license", "language", "tags", "base_model", "dataset", "model_name")
+REMEMBERED = ("license", "language", "tags", "base_model", "dataset", "model_name", "space_id")
 ARCHITECTURES = {
     "vit": "Vision Transformer (ViT) image classifier",
     "seed_cnn": "compact convolutional network (hf_aidetect seed CNN)",
@@ -258,6 +259,7 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         reports=inputs.reports,
         plots=inputs.plots,
         versions=sorted(inputs.framework_versions.items()),
+        **deploy_fields(inputs),
     )
 
 

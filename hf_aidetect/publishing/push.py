@@ -47,6 +47,12 @@ DEFAULT_ALLOW_PATTERNS = (
     "evaluation/*.json",
     "evaluation/*.md",
     "evaluation/*.csv",
+    # `hf-aidetect export` writes onnx/ (the Hub's place for ONNX weights); the card lists these files.
+    "onnx/*.onnx",
+    "onnx/*.onnx.data",
+    "onnx/config.json",
+    "onnx/preprocessor_config.json",
+    "onnx/export_report.json",
 )
 DEFAULT_IGNORE_PATTERNS = (
     "checkpoint-*",
@@ -126,13 +132,16 @@ def check_output_dir(output_dir: Path) -> None:
         raise HubError(f"{error}. Nothing was uploaded.") from error
 
 
-def render_card_bytes(output_dir: Path, repo_id: str) -> bytes | None:
-    """The card re-rendered with the repo id, or None to keep an existing README.md that is not ours."""
+def render_card_bytes(output_dir: Path, repo_id: str, space_id: str | None = None) -> bytes | None:
+    """The card re-rendered with the repo id (and the Space that runs it), or None to keep an existing
+    README.md that is not ours."""
     has_inputs = any((output_dir / name).is_file() for name in CARD_INPUT_FILES)
     if (output_dir / "README.md").is_file() and not has_inputs:
         return None
     saved = read_json(output_dir / CARD_DATA_FILE) or {}
     extra = {"repo_id": repo_id, "model_name": saved.get("model_name") or repo_id.split("/")[-1]}
+    if space_id:
+        extra["space_id"] = space_id
     card = render_model_card(collect_card_inputs(output_dir, extra=extra))
     return str(card).encode("utf-8")
 
@@ -210,12 +219,14 @@ def push_to_hub(
     allow_patterns: Sequence[str] | None = None,
     ignore_patterns: Sequence[str] | None = None,
     regenerate_card: bool = True,
+    space_id: str | None = None,
 ) -> PushResult:
     """Create (if needed) ``repo_id`` and upload the publishable files of ``output_dir`` in one commit.
 
     ``repo_id`` defaults to ``<your user>/<folder name>``; a bare ``NAME`` goes under your user. ``revision``
     is a branch, created from ``main`` when missing. ``endpoint`` defaults to ``HF_ENDPOINT``. The local
-    folder is never modified. Raises :class:`HubError` with what to do on any failure.
+    folder is never modified. ``space_id``: the card's Deploy section links that Space (pushed by
+    :func:`~hf_aidetect.publishing.space.push_space`). Raises :class:`HubError` with what to do on any failure.
     """
     from huggingface_hub import HfApi, get_token
 
@@ -230,7 +241,7 @@ def push_to_hub(
         else:
             api.whoami()  # fail fast, with a clear message, on a bad token or an unreachable server
         files = select_files(output_dir, allow_patterns, ignore_patterns)
-        card = render_card_bytes(output_dir, target) if regenerate_card else None
+        card = render_card_bytes(output_dir, target, space_id) if regenerate_card else None
         check_no_secret(output_dir, files, card, {token, get_token() or ""})
         return _upload(api, output_dir, target, files, card, private, revision, commit_message)
     except HubError:

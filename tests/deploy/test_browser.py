@@ -42,7 +42,7 @@ CHROMIUM_ARGS = [
     "--disable-default-apps",
 ]
 # Imported by the app process first: any socket connection outside 127.0.0.0/8 / ::1 is refused and logged.
-SOCKET_GUARD = '''
+SOCKET_GUARD = """
 import os, socket
 _log = os.environ["HF_AIDETECT_SOCKET_LOG"]
 _connect = socket.socket.connect
@@ -56,7 +56,7 @@ def _guarded(self, address):
         raise OSError("network access refused by the test's socket guard")
     return _connect(self, address)
 socket.socket.connect = _guarded
-'''
+"""
 
 
 def _free_port() -> int:
@@ -71,7 +71,9 @@ def _start_app(model: Path, port: int, tmp_path: Path) -> tuple[subprocess.Popen
     (guard_dir / "sitecustomize.py").write_text(SOCKET_GUARD)
     log = tmp_path / "refused_connections.txt"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guard_dir), str(REPO_ROOT)])}
-    env.update(HF_AIDETECT_SOCKET_LOG=str(log), GRADIO_TEMP_DIR=str(tmp_path / "gradio"), PYTHONUNBUFFERED="1")
+    env.update(
+        HF_AIDETECT_SOCKET_LOG=str(log), GRADIO_TEMP_DIR=str(tmp_path / "gradio"), PYTHONUNBUFFERED="1"
+    )
     command = [sys.executable, "-m", "hf_aidetect.cli", "app", str(model), "--port", str(port)]
     process = subprocess.Popen(
         command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -158,9 +160,7 @@ def test_app_in_headless_chromium(trained_cnn_dir: Path, demo_test_images: dict,
                 assert (row["label"], row["score"]) == (want["label"], want["fake_score"]), path.name
                 assert row["threshold"] == "0.5000"
                 assert "heatmap" in row["message"]
-            page.wait_for_function(
-                "document.querySelectorAll('#heatmaps img').length >= 2", timeout=60_000
-            )
+            page.wait_for_function("document.querySelectorAll('#heatmaps img').length >= 2", timeout=60_000)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             screenshot = SCREENSHOTS / "app_real_and_fake.png"
             page.screenshot(path=str(screenshot), full_page=True)

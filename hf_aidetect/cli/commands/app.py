@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         url = launch(demo, host=args.host, port=args.port, share=args.share, block=False)
     except OSError as error:
-        raise ConfigError(f"cannot listen on {args.host}:{args.port} ({error}); choose another --port") from error
+        raise ConfigError(
+            f"cannot listen on {args.host}:{args.port} ({error}); choose another --port"
+        ) from error
     sys.stdout.write(f"hf-aidetect app: {app.model_name} on {url} ({app.rule})\n{share_hint(args.host)}\n")
     sys.stdout.flush()
     try:

@@ -9,9 +9,18 @@ that contains your token is never uploaded. The local folder is not modified; a 
 Token: --token, else HF_TOKEN, else the one saved by `hf auth login`. Server: HF_ENDPOINT (default
 https://huggingface.co). The repo is created when missing; --revision pushes to a branch (created from main).
 
+ONNX: an `hf-aidetect export` in OUTPUT_DIR/onnx (model.onnx, model_quantized.onnx, configs, report)
+goes up too, and the card's Deploy section lists it with an onnxruntime snippet.
+
+--space USER/NAME also creates (or updates) a Gradio Space that runs this model: app.py, requirements.txt,
+a README with `sdk: gradio` front matter naming the model repo, and hf_aidetect's source (the Space runs
+the app of `hf-aidetect app`, loading the model from its repo and --revision). The card links the Space.
+With --private the Space is private too.
+
 Examples:
   hf-aidetect push outputs/vit --repo-id alice/vit-fake-faces
   hf-aidetect push outputs/cnn --repo-id alice/seed-cnn --private --revision experiments
+  hf-aidetect push outputs/vit --repo-id alice/vit-fake-faces --space alice/vit-fake-faces-demo
 """
 
 from __future__ import annotations
@@ -58,15 +67,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="List the files that would be uploaded; contact no server."
     )
+    parser.add_argument(
+        "--space",
+        metavar="SPACE_ID",
+        default=None,
+        help="Also push a Gradio Space (USER/NAME) that runs the pushed model (see above).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from hf_aidetect.publishing.push import check_output_dir, push_to_hub, select_files
 
+    if args.space:
+        from hf_aidetect.publishing.space import check_space_id
+
+        check_space_id(args.space)
     if args.dry_run:
         check_output_dir(Path(args.output_dir))
         for relative in select_files(args.output_dir, args.include, args.exclude):
             print(relative)
+        if args.space:
+            from hf_aidetect.publishing.space import space_files
+
+            for relative in space_files(args.repo_id or "USER/MODEL", args.revision or "main"):
+                print(f"space {args.space}: {relative}")
         return 0
 
     if not getattr(args, "verbose", False):
@@ -84,7 +108,21 @@ def run(args: argparse.Namespace) -> int:
         allow_patterns=args.include,
         ignore_patterns=args.exclude,
         regenerate_card=not args.keep_card,
+        space_id=args.space,
     )
     print(f"Pushed {len(result.files)} files to {result.repo_url} (branch {result.revision})")
     print(f"Commit: {result.commit_url}")
+    if args.space:
+        from hf_aidetect.publishing.space import push_space
+
+        space = push_space(
+            args.space,
+            result.repo_id,
+            revision=result.revision,
+            private=True if args.private else None,
+            token=args.token,
+        )
+        print(
+            f"Space: {space.url} runs {result.repo_id} ({len(space.files)} files; commit {space.commit_url})"
+        )
     return 0

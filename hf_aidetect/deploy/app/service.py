@@ -92,8 +92,12 @@ class DetectorApp:
         with self._lock:
             return list(
                 predict_files(
-                    self.detector, paths, threshold=self.threshold, batch_size=self.batch_size,
-                    num_workers=0, progress=False,
+                    self.detector,
+                    paths,
+                    threshold=self.threshold,
+                    batch_size=self.batch_size,
+                    num_workers=0,
+                    progress=False,
                 )  # fmt: skip
             )
 
