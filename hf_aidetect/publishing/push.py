@@ -226,7 +226,8 @@ def push_to_hub(
     ``repo_id`` defaults to ``<your user>/<folder name>``; a bare ``NAME`` goes under your user. ``revision``
     is a branch, created from ``main`` when missing. ``endpoint`` defaults to ``HF_ENDPOINT``. The local
     folder is never modified. ``space_id``: the card's Deploy section links that Space (pushed by
-    :func:`~hf_aidetect.publishing.space.push_space`). Raises :class:`HubError` with what to do on any failure.
+    :func:`~hf_aidetect.publishing.space.push_space`). Raises :class:`HubError` with what to do on any
+    failure.
     """
     from huggingface_hub import HfApi, get_token
 

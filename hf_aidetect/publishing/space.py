@@ -28,7 +28,7 @@ VENDORED_SUFFIXES = (".py", ".md")
 NOT_REQUIRED = {"gradio", "optuna", "pytest", "pytest-timeout", "ruff", "playwright"}
 _SPACE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
-APP_TEMPLATE = '''"""Gradio Space for {model}: the hf_aidetect app, the same one `hf-aidetect app {model}` serves.
+APP_TEMPLATE = '''"""Gradio Space for {model}: the app that `hf-aidetect app {model}` serves.
 
 The model is loaded from its repo at start-up (revision {revision!r}); for a private model add a secret
 HF_TOKEN with read access in the Space's settings. `hf_aidetect/` beside this file is the package itself.
@@ -148,7 +148,7 @@ def push_space(
     token: str | None = None,
     endpoint: str | None = None,
 ) -> SpaceResult:
-    """Create (if needed) the Gradio Space ``space_id`` running ``model`` and upload its files in one commit."""
+    """Create (if needed) the Gradio Space ``space_id`` running ``model``; upload its files in one commit."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
     check_space_id(space_id)

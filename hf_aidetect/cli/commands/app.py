@@ -21,6 +21,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from hf_aidetect.cli.commands.predict import add_model_arguments
@@ -74,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
         ) from error
     sys.stdout.write(f"hf-aidetect app: {app.model_name} on {url} ({app.rule})\n{share_hint(args.host)}\n")
     sys.stdout.flush()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is how a person stops the app
         demo.block_thread()
-    except KeyboardInterrupt:
-        pass
     return 0

@@ -65,7 +65,8 @@ def batch_summary(result: BatchResult, threshold: float) -> str:
     skipped = f"; {result.skipped} file(s) without an image extension left out" if result.skipped else ""
     return (
         f"**{len(result.rows)} image(s):** {counts['fake']} fake, {counts['real']} real, "
-        f"{counts['error']} could not be read (see the `error` column), at threshold {threshold:.4f}{skipped}."
+        f"{counts['error']} could not be read (see the `error` column), at threshold {threshold:.4f}"
+        f"{skipped}."
     )
 
 

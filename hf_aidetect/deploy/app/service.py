@@ -89,17 +89,9 @@ class DetectorApp:
         return f"fake iff P(fake) >= {self.threshold:.4f} ({self.threshold_origin})"
 
     def _predict(self, paths: Sequence[str | Path]) -> list[PredictionRow]:
+        options = {"threshold": self.threshold, "batch_size": self.batch_size, "num_workers": 0}
         with self._lock:
-            return list(
-                predict_files(
-                    self.detector,
-                    paths,
-                    threshold=self.threshold,
-                    batch_size=self.batch_size,
-                    num_workers=0,
-                    progress=False,
-                )  # fmt: skip
-            )
+            return list(predict_files(self.detector, paths, progress=False, **options))
 
     def check_images(self, paths: Sequence[str | Path], *, explain: bool = True) -> list[ImageVerdict]:
         """Score every uploaded file; explain the readable ones (a failed heatmap is a message too)."""
