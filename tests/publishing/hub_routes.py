@@ -17,6 +17,7 @@ from tests.publishing.hub_store import Commit, Repo, StoreError, folder_item, is
 
 REPO = r"(?P<repo_id>[^/]+/[^/]+?)"
 REV = r"(?P<revision>[^/]+)"
+SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
 NO_XET = (
     "This test Hub has no Xet storage: set HF_HUB_DISABLE_XET=1 so LFS files go through the git-LFS protocol."
 )
@@ -43,19 +44,25 @@ def create_repo(h: Any) -> None:
     """``HfApi.create_repo``: 409 when it exists (``exist_ok=True`` swallows that client-side)."""
     user = h.require_user()
     body = h.read_json()
-    if body.get("type", "model") != "model":
-        raise StoreError(400, "This test Hub only hosts model repos")
+    kind = body.get("type", "model")
+    if kind not in ("model", "space"):
+        raise StoreError(400, "This test Hub only hosts model and Space repos")
+    if kind == "space" and body.get("sdk") not in SPACE_SDKS:
+        raise StoreError(400, f"A Space needs an sdk among {', '.join(SPACE_SDKS)}, got {body.get('sdk')!r}")
     namespace = body.get("organization") or user
     if namespace != user:
         raise StoreError(403, f"You don't have the rights to create a repo under {namespace!r}")
     repo_id = f"{namespace}/{body['name']}"
     private = body.get("visibility") == "private" or bool(body.get("private"))
+    h.repo_type = kind
     try:
-        h.hub.store.create_repo(repo_id, owner=user, private=private)
+        repo = h.hub.store.create_repo(h.repo_key(repo_id), owner=user, private=private)
+        repo.sdk = body.get("sdk")
     except StoreError as error:
         h.send_json({"error": str(error), "url": f"{h.hub.endpoint}/{repo_id}"}, status=error.status)
         return
-    h.send_json({"url": f"{h.hub.endpoint}/{repo_id}", "name": repo_id, "id": repo_id})
+    url = f"{h.hub.endpoint}/{'spaces/' if kind == 'space' else ''}{repo_id}"
+    h.send_json({"url": url, "name": repo_id, "id": repo_id})
 
 
 def delete_repo(h: Any) -> None:
@@ -63,8 +70,9 @@ def delete_repo(h: Any) -> None:
     user = h.require_user()
     body = h.read_json()
     repo_id = f"{body.get('organization') or user}/{body['name']}"
+    h.repo_type = body.get("type", "model")
     h.writable_repo(repo_id)
-    h.hub.store.delete_repo(repo_id)
+    h.hub.store.delete_repo(h.repo_key(repo_id))
     h.send_json({})
 
 
@@ -140,6 +148,7 @@ def model_info(h: Any, repo_id: str, revision: str = "main") -> None:
             "library_name": card.get("library_name"),
             "cardData": card or None,
             "siblings": siblings,
+            "sdk": repo.sdk,
         }
     )
 
@@ -247,14 +256,14 @@ def commits(h: Any, repo_id: str, revision: str) -> None:
 def create_branch(h: Any, repo_id: str, branch: str) -> None:
     """``HfApi.create_branch``: 409 when it exists (``exist_ok=True`` swallows that client-side)."""
     h.writable_repo(repo_id)
-    h.hub.store.create_branch(repo_id, branch, h.read_json().get("startingPoint"))
+    h.hub.store.create_branch(h.repo_key(repo_id), branch, h.read_json().get("startingPoint"))
     h.send_json({})
 
 
 def delete_branch(h: Any, repo_id: str, branch: str) -> None:
     """``HfApi.delete_branch``."""
     h.writable_repo(repo_id)
-    h.hub.store.delete_branch(repo_id, branch)
+    h.hub.store.delete_branch(h.repo_key(repo_id), branch)
     h.send_json({})
 
 

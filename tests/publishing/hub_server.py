@@ -10,6 +10,9 @@ everywhere, writes need the namespace owner's token, private repos are invisible
 without it. Files are stored as ``regular`` unless :attr:`HubServer.lfs_mode` asks for LFS (hf_xet would
 otherwise upload LFS files through a xet endpoint this server does not speak).
 
+Space repos (``repo_type="space"``, created with an ``sdk``) answer the same routes under ``/api/spaces/``
+and ``/spaces/``; the store keeps them under ``spaces/<id>``.
+
 Run standalone from the repo root: ``python -m tests.publishing.hub_server --port 8765 --token hf_x:alice``.
 """
 
@@ -98,6 +101,15 @@ class HubServer:
         return None
 
 
+def _model_route(path: str) -> tuple[str, str]:
+    """A Space request's path as the model route it mirrors (``/api/spaces/`` -> ``/api/models/``,
+    ``/spaces/x/resolve`` -> ``/x/resolve``), and the repo type."""
+    for prefix, replacement in (("/api/spaces/", "/api/models/"), ("/spaces/", "/")):
+        if path.startswith(prefix):
+            return replacement + path[len(prefix) :], "space"
+    return path, "model"
+
+
 def _resolves_to(host: str, name: str) -> bool:
     try:
         return socket.gethostbyname(name) == host
@@ -137,6 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         self.query = {key: values[-1] for key, values in parse_qs(split.query).items()}
         self.hub.requests.append((method, split.path))
+        path, self.repo_type = _model_route(split.path)
         self._body: bytes | None = None
         if self.hub.take_drop(method, split.path):
             self._hang_up()
@@ -147,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.read_body()
                 raise StoreError(status, f"Injected failure {status}")
             for route_method, pattern, handler in hub_routes.ROUTES:
-                match = pattern.fullmatch(split.path)
+                match = pattern.fullmatch(path)
                 if match and route_method in (method, "GET" if method == "HEAD" else method):
                     groups = {key: unquote(value) for key, value in match.groupdict().items() if value}
                     handler(self, **groups)
@@ -210,6 +223,10 @@ class _Handler(BaseHTTPRequestHandler):
             return {key: value if isinstance(value, list) else [str(value)] for key, value in data.items()}
         return parse_qs(body)
 
+    def repo_key(self, repo_id: str) -> str:
+        """Where the store keeps ``repo_id``: Spaces live beside models under ``spaces/``."""
+        return f"spaces/{repo_id}" if self.repo_type == "space" else repo_id
+
     # -- auth -------------------------------------------------------------------------------------------
 
     def user(self) -> str | None:
@@ -231,7 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
     def readable_repo(self, repo_id: str):
         """The repo if the caller may read it; private and missing repos look alike (401 RepoNotFound)."""
         user = self.user()
-        repo = self.hub.store.repos.get(repo_id)
+        repo = self.hub.store.repos.get(self.repo_key(repo_id))
         if repo is None or (repo.private and user != repo.owner):
             raise StoreError(401 if user is None else 404, "Repository not found", code="RepoNotFound")
         return repo

@@ -70,6 +70,7 @@ class Repo:
     created: float = field(default_factory=time.time)
     commits: dict[str, Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
+    sdk: str | None = None  # Spaces only
 
     def resolve(self, revision: str) -> Commit:
         """A branch name, ``refs/heads/<branch>`` or a (possibly short) commit id → its commit."""
