@@ -20,10 +20,18 @@ def save_cnn(folder: Path, seed: int = 0, **config: object) -> Path:
     torch.manual_seed(seed)
     model = SeedCNNForImageClassification(
         SeedCNNConfig(
-            image_size=SIDE, conv_channels=[8, 16], kernel_size=3, stride=1, padding=1, pool_size=2,
-            hidden_sizes=[16], id2label=dict(ID2LABEL), label2id=dict(LABEL2ID), **config,
+            image_size=SIDE,
+            conv_channels=[8, 16],
+            kernel_size=3,
+            stride=1,
+            padding=1,
+            pool_size=2,
+            hidden_sizes=[16],
+            id2label=dict(ID2LABEL),
+            label2id=dict(LABEL2ID),
+            **config,
         )
-    )  # fmt: skip
+    )
     model.save_pretrained(folder)
     crop_image_processor(InputSpec(size=SIDE, mean=(0.5,) * 3, std=(0.5,) * 3)).save_pretrained(folder)
     return folder
@@ -36,9 +44,15 @@ def save_vit(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     config = ViTConfig(
-        image_size=SIDE, patch_size=8, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, id2label=dict(ID2LABEL), label2id=dict(LABEL2ID),
-    )  # fmt: skip
+        image_size=SIDE,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        id2label=dict(ID2LABEL),
+        label2id=dict(LABEL2ID),
+    )
     ViTForImageClassification(config).save_pretrained(folder)
     crop_image_processor(InputSpec(size=SIDE)).save_pretrained(folder)
     return folder
@@ -68,9 +82,15 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from hf_aidetect.data.demo import DemoDataOptions, write_demo_dataset
 
     options = DemoDataOptions(
-        image_size=SIDE, train_per_class=4, valid_per_class=2, test_per_class=20, generator_steps=5,
-        generator_crops=8, generator_width=8, num_threads=1,
-    )  # fmt: skip
+        image_size=SIDE,
+        train_per_class=4,
+        valid_per_class=2,
+        test_per_class=20,
+        generator_steps=5,
+        generator_crops=8,
+        generator_width=8,
+        num_threads=1,
+    )
     return write_demo_dataset(tmp_path_factory.mktemp("demo"), options)
 
 
@@ -112,8 +132,12 @@ def trained_cnn_dir(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -
     model = SeedCNNForImageClassification.from_pretrained(folder)
     transform = eval_transform(AutoImageProcessor.from_pretrained(folder))
     root = demo_data / KAGGLE_SUBDIR
-    paths = [(path, label) for label, name in enumerate(("real", "fake"))
-             for split in ("train", "valid") for path in sorted((root / split / name).iterdir())]  # fmt: skip
+    paths = [
+        (path, label)
+        for label, name in enumerate(("real", "fake"))
+        for split in ("train", "valid")
+        for path in sorted((root / split / name).iterdir())
+    ]
     pixels = transform({"image": [str(path) for path, _ in paths]})["pixel_values"]
     labels = torch.tensor([label for _, label in paths])
     torch.manual_seed(0)

@@ -83,12 +83,20 @@ def _jpeg(seed: int) -> bytes:
 def test_zip_to_csv_safely(app, tmp_path: Path) -> None:
     archive = tmp_path / "faces.zip"
     archive.write_bytes(
-        _zip({
-            "faces/a.jpg": _jpeg(1), "faces/sub/b.jpg": _jpeg(2), "faces/broken.jpg": b"\xff\xd8 nope",
-            "../escape.jpg": _jpeg(3), "/abs.jpg": _jpeg(4), "__MACOSX/faces/._a.jpg": b"junk",
-            "faces/.hidden.jpg": _jpeg(5), "faces/readme.txt": b"hello", "faces/empty/": b"",
-        })
-    )  # fmt: skip
+        _zip(
+            {
+                "faces/a.jpg": _jpeg(1),
+                "faces/sub/b.jpg": _jpeg(2),
+                "faces/broken.jpg": b"\xff\xd8 nope",
+                "../escape.jpg": _jpeg(3),
+                "/abs.jpg": _jpeg(4),
+                "__MACOSX/faces/._a.jpg": b"junk",
+                "faces/.hidden.jpg": _jpeg(5),
+                "faces/readme.txt": b"hello",
+                "faces/empty/": b"",
+            }
+        )
+    )
     result = app.check_zip(archive)
     assert [row.path for row in result.rows] == ["faces/a.jpg", "faces/sub/b.jpg", "faces/broken.jpg"]
     assert result.skipped == 5 and not list(tmp_path.rglob("escape.jpg")) and not Path("/abs.jpg").exists()

@@ -99,8 +99,10 @@ def _predict_rows(model: Path, paths: list[Path], out: Path) -> dict[str, dict[s
 def _read_rows(page) -> dict[str, dict[str, str]]:
     rows = {}
     for row in page.locator("[data-testid=result-row]").all():
-        cells = {key: row.locator(f"[data-testid={key}]").inner_text().strip() for key in
-                 ("label", "score", "threshold", "message")}  # fmt: skip
+        cells = {
+            key: row.locator(f"[data-testid={key}]").inner_text().strip()
+            for key in ("label", "score", "threshold", "message")
+        }
         rows[row.get_attribute("data-file")] = cells
     return rows
 
@@ -146,9 +148,12 @@ def test_app_in_headless_chromium(trained_cnn_dir: Path, demo_test_images: dict,
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch_persistent_context(
-                str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                str(profile),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=CHROMIUM_ARGS,
                 viewport={"width": 1280, "height": 1400},
-            )  # fmt: skip
+            )
             page = browser.new_page()
             page.on("request", lambda request: hosts.add(urlsplit(request.url).netloc or request.url[:5]))
             page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle", timeout=120_000)

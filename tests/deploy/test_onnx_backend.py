@@ -39,8 +39,12 @@ def _assert_same_rows(torch_rows: list[dict], onnx_rows: list[dict]) -> None:
 @pytest.fixture
 def mixed_inputs(tmp_path: Path, demo_test_images) -> list[str]:
     folder = tmp_path / "inputs"
-    bad = [write_truncated_jpeg(folder / "cut.jpg"), write_zero_byte(folder / "empty.jpg"),
-           write_not_an_image(folder / "notes.png"), write_rgb_png(folder / "small.png", (20, 13), seed=3)]  # fmt: skip
+    bad = [
+        write_truncated_jpeg(folder / "cut.jpg"),
+        write_zero_byte(folder / "empty.jpg"),
+        write_not_an_image(folder / "notes.png"),
+        write_rgb_png(folder / "small.png", (20, 13), seed=3),
+    ]
     good = [str(p) for p in demo_test_images["real"][:5] + demo_test_images["fake"][:5]]
     return [*good, *map(str, bad), str(folder / "missing.jpg")]
 
@@ -76,8 +80,20 @@ def test_predict_onnx_crops_and_legacy_threshold(tmp_path: Path, demo_test_image
     for flags in ([], ["--crops", "4"]):
         _, torch_rows = _predict(model_dir, images, tmp_path / "t.csv", *flags)
         capsys.readouterr()
-        main(["predict", str(model_dir), *images, "--backend", "onnx", "--format", "csv",
-              "-o", str(tmp_path / "o.csv"), *flags])  # fmt: skip
+        main(
+            [
+                "predict",
+                str(model_dir),
+                *images,
+                "--backend",
+                "onnx",
+                "--format",
+                "csv",
+                "-o",
+                str(tmp_path / "o.csv"),
+                *flags,
+            ]
+        )
         assert "at threshold 0.4800 (saved with the model)" in capsys.readouterr().err
         _assert_same_rows(torch_rows, _rows(tmp_path / "o.csv"))
         assert all((r["label"] == "fake") == (float(r["fake_score"]) >= 0.48) for r in torch_rows)
@@ -99,7 +115,7 @@ def test_onnx_backend_errors(cnn_dir: Path, cnn_export: Path, tmp_path: Path, ca
     broken = tmp_path / "broken_export"
     broken.mkdir()
     (broken / "model.onnx").write_bytes(b"not a graph")
-    with pytest.raises(AIDetectError, match="no config.json"):
+    with pytest.raises(AIDetectError, match=r"no config\.json"):
         load_onnx_detector(broken)
     for name in ("config.json", "preprocessor_config.json"):
         (broken / name).write_text((cnn_export / name).read_text())
@@ -112,8 +128,22 @@ def test_evaluate_onnx_equals_pytorch(
 ) -> None:
     common = ["--bootstrap", "50", "--robustness-samples", "10"]
     assert main(["-q", "evaluate", str(cnn_dir), str(demo_data), "--out", str(tmp_path / "t"), *common]) == 0
-    assert main(["-q", "evaluate", str(cnn_dir), str(demo_data), "--out", str(tmp_path / "o"), "--backend", "onnx",
-                 *common]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "-q",
+                "evaluate",
+                str(cnn_dir),
+                str(demo_data),
+                "--out",
+                str(tmp_path / "o"),
+                "--backend",
+                "onnx",
+                *common,
+            ]
+        )
+        == 0
+    )
     torch_report = json.loads((tmp_path / "t" / "metrics.json").read_text())
     onnx_report = json.loads((tmp_path / "o" / "metrics.json").read_text())
     assert onnx_report["threshold"]["value"] == torch_report["threshold"]["value"]

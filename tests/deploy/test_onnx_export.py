@@ -51,8 +51,11 @@ def test_export_folder_graph_and_parity(export_fixture: str, request, demo_test_
     export = request.getfixturevalue(export_fixture)
     model_dir = request.getfixturevalue(export_fixture.replace("export", "dir"))
     assert sorted(p.name for p in export.iterdir()) == [
-        "config.json", "export_report.json", "model.onnx", "preprocessor_config.json",
-    ]  # fmt: skip
+        "config.json",
+        "export_report.json",
+        "model.onnx",
+        "preprocessor_config.json",
+    ]
     report = json.loads((export / "export_report.json").read_text())
     assert report["opset"] == 18 == next(o.version for o in onnx.load(export / "model.onnx").opset_import)
     assert report["input"]["shape"] == ["batch", 3, SIDE, SIDE]
@@ -81,8 +84,9 @@ def test_export_folder_graph_and_parity(export_fixture: str, request, demo_test_
 
 def test_export_with_check_data_and_int8(cnn_dir: Path, demo_data: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "cnn_onnx"
-    code = main(["export", str(cnn_dir), "--out", str(out), "--quantize", "int8", "--check-data",
-                 str(demo_data)])  # fmt: skip
+    code = main(
+        ["export", str(cnn_dir), "--out", str(out), "--quantize", "int8", "--check-data", str(demo_data)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "Parity with PyTorch on 32 images" in printed and "int8:" in printed and "points) on 40" in printed
@@ -103,8 +107,22 @@ def test_export_with_check_data_and_int8(cnn_dir: Path, demo_data: Path, tmp_pat
     correct = [line.split(",")[1] == Path(line.split(",")[0]).parent.name for line in lines]
     assert check["accuracy_float"] == pytest.approx(sum(correct) / len(correct))
     int8_rows = tmp_path / "int8.csv"
-    main(["-q", "predict", str(out), str(test_dir), "--backend", "onnx", "--onnx-file", "model_quantized.onnx",
-          "--format", "csv", "-o", str(int8_rows)])  # fmt: skip
+    main(
+        [
+            "-q",
+            "predict",
+            str(out),
+            str(test_dir),
+            "--backend",
+            "onnx",
+            "--onnx-file",
+            "model_quantized.onnx",
+            "--format",
+            "csv",
+            "-o",
+            str(int8_rows),
+        ]
+    )
     lines = int8_rows.read_text().splitlines()[1:]
     correct = [line.split(",")[1] == Path(line.split(",")[0]).parent.name for line in lines]
     assert check["accuracy_int8"] == pytest.approx(sum(correct) / len(correct))
@@ -140,8 +158,11 @@ def test_export_refusals_leave_nothing(cnn_dir: Path, tmp_path: Path, capsys, mo
 def test_legacy_threshold_is_the_exports_decision(tmp_path: Path) -> None:
     model_dir = save_cnn(tmp_path / "legacy", fake_threshold=0.37)
     out, report = export_onnx(model_dir, tmp_path / "legacy_onnx")
-    assert report["decision"] == {"threshold": 0.37, "source": "saved with the model",
-                                  "rule": "fake iff softmax(logits)[:, 1] >= 0.37"}  # fmt: skip
+    assert report["decision"] == {
+        "threshold": 0.37,
+        "source": "saved with the model",
+        "rule": "fake iff softmax(logits)[:, 1] >= 0.37",
+    }
     assert json.loads((out / "config.json").read_text())["fake_threshold"] == 0.37
 
 
@@ -170,8 +191,14 @@ def test_card_snippet_without_hf_aidetect_matches_predict(
     script = "import sys\nsys.modules['hf_aidetect'] = None\n"
     script += onnx_snippet(None, numpy_preprocessing, folder=str(out), images=tuple(images))
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    done = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     got = {}
     for line in done.stdout.splitlines():

@@ -54,16 +54,23 @@ def test_push_model_onnx_and_space(hub, exported_cnn: Path, face_images, tmp_pat
     assert f"Space: {hub.endpoint}/spaces/{space_id}" in pushed.stdout
 
     model_files = set(hub.store.get_repo(repo_id).resolve("main").tree)
-    assert {"onnx/model.onnx", "onnx/config.json", "onnx/preprocessor_config.json",
-            "onnx/export_report.json"} <= model_files  # fmt: skip
+    assert {
+        "onnx/model.onnx",
+        "onnx/config.json",
+        "onnx/preprocessor_config.json",
+        "onnx/export_report.json",
+    } <= model_files
     card = hub.store.file_content(hub.store.get_repo(repo_id).resolve("main").tree["README.md"]).decode()
     assert "## Deploy" in card and f"https://huggingface.co/spaces/{space_id}" in card
     assert "`onnx/model.onnx`" in card and "import onnxruntime as ort" in card
 
     space_dir = Path(snapshot_download(space_id, repo_type="space", local_dir=tmp_path / "space"))
     files = {path.relative_to(space_dir).as_posix() for path in space_dir.rglob("*") if path.is_file()}
-    vendored = {"hf_aidetect/__init__.py", "hf_aidetect/deploy/app/service.py",
-                "hf_aidetect/models/seed_cnn/modeling_seed_cnn.py"}  # fmt: skip
+    vendored = {
+        "hf_aidetect/__init__.py",
+        "hf_aidetect/deploy/app/service.py",
+        "hf_aidetect/models/seed_cnn/modeling_seed_cnn.py",
+    }
     assert {"app.py", "requirements.txt", "README.md", *vendored} <= files
     readme = hf_hub_download(space_id, "README.md", repo_type="space", cache_dir=tmp_path / "readme")
     metadata = metadata_load(readme)
@@ -73,8 +80,9 @@ def test_push_model_onnx_and_space(hub, exported_cnn: Path, face_images, tmp_pat
     assert isinstance(space_card.data, SpaceCardData) and space_card.data.sdk == "gradio"
     assert f"[{repo_id}](https://huggingface.co/{repo_id})" in space_card.text
     required = (space_dir / "requirements.txt").read_text().splitlines()
-    assert any(line.startswith("torch") for line in required) and any(line.startswith("transformers")
-                                                                      for line in required)  # fmt: skip
+    assert any(line.startswith("torch") for line in required) and any(
+        line.startswith("transformers") for line in required
+    )
     assert not any(line.startswith(("gradio", "pytest", "ruff")) for line in required)
 
     # The Space's own app.py, in a fresh process, against the Hub: the vendored package scores as predict.
@@ -82,8 +90,14 @@ def test_push_model_onnx_and_space(hub, exported_cnn: Path, face_images, tmp_pat
     assert main(["-q", "predict", str(exported_cnn), *face_images, "--output", str(predicted)]) == 0
     expected = _csv(predicted)
     space_env = {**client_env(hub, tmp_path / "space_home"), "PYTHONPATH": ""}
-    run = subprocess.run([sys.executable, "-c", SPACE_RUN.format(images=face_images)], env=space_env,
-                         cwd=space_dir, capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", SPACE_RUN.format(images=face_images)],
+        env=space_env,
+        cwd=space_dir,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(run.stdout.split("RESULT", 1)[1])
     assert Path(result["package"]).resolve().is_relative_to(space_dir.resolve())
@@ -94,8 +108,10 @@ def test_push_model_onnx_and_space(hub, exported_cnn: Path, face_images, tmp_pat
 
     # predict --backend onnx by repo id: the onnx/ folder is downloaded and gives the same rows.
     onnx_csv = tmp_path / "onnx.csv"
-    done = run_cli(["-q", "predict", repo_id, *face_images, "--backend", "onnx", "--output", str(onnx_csv)],
-                   client_env(hub, tmp_path / "onnx_home"))  # fmt: skip
+    done = run_cli(
+        ["-q", "predict", repo_id, *face_images, "--backend", "onnx", "--output", str(onnx_csv)],
+        client_env(hub, tmp_path / "onnx_home"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for name, row in _csv(onnx_csv).items():
         assert row["label"] == expected[name]["label"]
