@@ -61,6 +61,11 @@ CASE_TABLE = [
         "speed switches at 64 / 128 / 256 px: ms/step per candidate, the timed choice, placement",
         "`case_speed.py`",
     ),
+    (
+        "h",
+        "onnxruntime (float and int8) vs PyTorch forward on CPU, batch 1 and 32, seed CNN and ViTs",
+        "`case_onnx.py`",
+    ),
 ]
 
 
