@@ -128,6 +128,30 @@ def test_export_with_check_data_and_int8(cnn_dir: Path, demo_data: Path, tmp_pat
     assert check["accuracy_int8"] == pytest.approx(sum(correct) / len(correct))
 
 
+def test_card_deploy_section(cnn_dir: Path, demo_data: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from hf_aidetect.publishing.model_card import write_model_card
+
+    model = Path(shutil.copytree(cnn_dir, tmp_path / "model", ignore=shutil.ignore_patterns("onnx")))
+    card = write_model_card(model, repo_id="me/cnn").read_text()
+    assert "## Deploy" not in card
+    export_onnx(model, quantize="int8", check_data=str(demo_data))
+    card = write_model_card(model, repo_id="me/cnn", card_data={"space_id": "me/cnn-demo"}).read_text()
+    deploy = card[card.index("## Deploy") : card.index("## Bias")]
+    assert "[me/cnn-demo](https://huggingface.co/spaces/me/cnn-demo)" in deploy
+    assert "`onnx/model_quantized.onnx`" in deploy and "opset 18" in deploy and "labels identical" in deploy
+    assert "The int8 graph's accuracy on 40 images" in deploy
+    assert onnx_snippet("me/cnn", numpy_preprocessing=True) in deploy  # native-resolution processor
+    assert "space_id" in (model / "model_card_data.json").read_text()  # push re-renders it the same
+
+
+def test_readme_snippet_is_the_cards() -> None:
+    assert (
+        onnx_snippet("you/vit-fake-faces", numpy_preprocessing=True) in (REPO_ROOT / "README.md").read_text()
+    )
+
+
 def test_export_refusals_leave_nothing(cnn_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
     out = tmp_path / "out"
     assert main(["export", str(cnn_dir), "--out", str(out), "--quantize", "int8"]) == 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 
 from hf_aidetect.cli.commands.predict import add_model_arguments
@@ -58,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a TCP port (0-65535)")
     require_gradio()
+    if not getattr(args, "verbose", False):  # Gradio's start-up probes log one INFO line per request
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     app = create_app(
         args.model,
         revision=args.revision,

@@ -42,9 +42,14 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
 from hf_aidetect.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hf_aidetect.deploy.onnx_detector import OnnxDetector
+    from hf_aidetect.inference.loading import Detector
 
 NAME = "predict"
 HELP = "Predict real/fake for image files, folders or globs (CSV, JSONL or table)."
@@ -81,7 +86,7 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_scoring_detector(args: argparse.Namespace):
+def load_scoring_detector(args: argparse.Namespace) -> Detector | OnnxDetector:
     """The detector of ``--backend``: a PyTorch :class:`Detector` or an onnxruntime ``OnnxDetector``."""
     if args.backend == "onnx":
         from hf_aidetect.deploy.onnx_detector import load_onnx_detector
