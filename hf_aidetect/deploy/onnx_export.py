@@ -233,7 +233,8 @@ def export_onnx(
         onnx_detector = load_onnx_detector(staging)
         if check_set is not None:
             rows = sample_rows(check_set.dataset, PARITY_IMAGES)
-            images, description = undecoded_images(rows), f"{check_set.source}, {check_set.split} split"
+            shown = _model_name(check_set.source)  # no local paths in a report that gets pushed
+            images, description = undecoded_images(rows), f"{shown}, {check_set.split} split"
         else:
             images, description = synthetic_images(side), "seeded synthetic images, 0.5x to 1.5x the input"
         parity = prove_parity(detector, onnx_detector, images, description=description, threshold=threshold)
@@ -297,7 +298,8 @@ def _quantize(
     int8 = load_onnx_detector(staging, onnx_file=QUANTIZED_FILE)
     parity = prove_parity(detector, int8, images, description=description, threshold=threshold)
     check = check_quantization(
-        onnx_detector, int8, check_set.dataset, data_name=f"{check_set.source} ({check_set.split})",
+        onnx_detector, int8, check_set.dataset,
+        data_name=f"{_model_name(check_set.source)} ({check_set.split})",
         threshold=threshold, score_kwargs=score_kwargs,
     )  # fmt: skip
     logger.info("%s", check.summary())
