@@ -48,8 +48,8 @@ from hf_aidetect.deploy.onnx_detector import (
     load_onnx_detector,
     onnx_size,
 )
-from hf_aidetect.deploy.outputs import check_new_folder, staged_folder
 from hf_aidetect.errors import AIDetectError, ConfigError
+from hf_aidetect.files import atomic_directory, check_output_path
 from hf_aidetect.inference.loading import Detector, load_detector
 from hf_aidetect.inference.threshold import resolve_threshold
 
@@ -222,11 +222,12 @@ def export_onnx(
         raise ConfigError(f"--opset {opset}: the dynamo exporter needs opset 17 or newer (default 18)")
     detector = load_detector(model, device="cpu", trust_remote_code=trust_remote_code, revision=revision)
     target = Path(out) if out is not None else default_out(model, detector)
-    check_new_folder(target, overwrite=overwrite)
+    model_folder = [detector.local_dir] if detector.local_dir is not None else []
+    check_output_path(target, flag="--out", kind="folder", overwrite=overwrite, inputs=model_folder)
     check_set = _check_set(check_data, check_split, check_max_images)
     threshold, origin = resolve_threshold(None, detector.config)
     side = detector.transform.spec.size
-    with staged_folder(target, overwrite=overwrite) as staging:
+    with atomic_directory(target, replace=overwrite) as staging:
         logger.info("Exporting %s to ONNX (opset %d, input [batch, 3, %d, %d])", model, opset, side, side)
         export_graph(detector.model, side, staging / ONNX_FILE, opset)
         _copy_configs(detector, staging)

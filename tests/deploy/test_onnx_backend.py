@@ -22,7 +22,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def _predict(model: Path, inputs: list[str], out: Path, *extra: str) -> tuple[int, list[dict[str, str]]]:
-    code = main(["-q", "predict", str(model), *inputs, "--format", "csv", "--output", str(out), *extra])
+    code = main(
+        ["-q", "predict", str(model), *inputs, "--format", "csv", "--output", str(out), "--overwrite", *extra]
+    )
     return code, _rows(out)
 
 
@@ -91,6 +93,7 @@ def test_predict_onnx_crops_and_legacy_threshold(tmp_path: Path, demo_test_image
                 "csv",
                 "-o",
                 str(tmp_path / "o.csv"),
+                "--overwrite",
                 *flags,
             ]
         )

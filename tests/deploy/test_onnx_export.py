@@ -159,9 +159,11 @@ def test_export_refusals_leave_nothing(cnn_dir: Path, tmp_path: Path, capsys, mo
     out.mkdir()
     (out / "keep.txt").write_text("mine")
     assert main(["export", str(cnn_dir), "--out", str(out)]) == 2
-    assert "already exists and is not empty; add --overwrite" in capsys.readouterr().err
+    assert "already exists and is not empty; pass --overwrite to replace it" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["export", str(cnn_dir), "--out", str(cnn_dir), "--overwrite"]) == 2  # never over MODEL
+    assert "one of the inputs" in capsys.readouterr().err
 
     failing = ParityProof(
         32, "test", [32, 1], 0.5, max_abs_diff=3e-3, mean_abs_diff=1e-3, labels_identical=True
@@ -171,7 +173,7 @@ def test_export_refusals_leave_nothing(cnn_dir: Path, tmp_path: Path, capsys, mo
     error = capsys.readouterr().err
     assert "ONNX export rejected, nothing written: parity FAILED" in error and "3.00e-03" in error
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # the old folder is untouched
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary folder left
 
     monkeypatch.undo()
     assert main(["export", str(cnn_dir), "--out", str(out), "--overwrite"]) == 0

@@ -33,6 +33,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hf_aidetect.cli.outputs import add_overwrite_argument
+
 NAME = "export"
 HELP = "Export a detector to ONNX with a PyTorch parity proof (optionally int8-quantised)."
 ORDER = 60
@@ -60,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Images of --check-data the int8 check scores (default 2000, seeded sample).",
     )
     parser.add_argument("--batch-size", type=int, default=32, help="Images per batch for the checks.")
-    parser.add_argument("--overwrite", action="store_true", help="Replace an existing export folder.")
+    add_overwrite_argument(parser, "an existing export folder")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
     parser.add_argument("--trust-remote-code", action="store_true", help="Run model code shipped with MODEL.")
 
