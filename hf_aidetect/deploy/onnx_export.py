@@ -183,11 +183,14 @@ def _check_set(check_data: str | None, split: str | None, max_images: int | None
     return item
 
 
-def default_out(model: str | Path, detector: Detector) -> Path:
+def default_out(model: str | Path) -> Path:
     """``MODEL/onnx`` for a local model folder (what ``push`` uploads and the card lists)."""
-    if detector.local_dir is None:
-        raise ConfigError(f"MODEL {model} is a Hub id: pass --out DIR for the export folder")
-    return detector.local_dir / ONNX_SUBFOLDER
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(
+            f"MODEL {model} is not a local folder (a Hub id, or a wrong path): pass --out DIR for the export"
+        )
+    return folder / ONNX_SUBFOLDER
 
 
 def export_onnx(
@@ -220,10 +223,11 @@ def export_onnx(
         )
     if opset < 17:
         raise ConfigError(f"--opset {opset}: the dynamo exporter needs opset 17 or newer (default 18)")
-    detector = load_detector(model, device="cpu", trust_remote_code=trust_remote_code, revision=revision)
-    target = Path(out) if out is not None else default_out(model, detector)
-    model_folder = [detector.local_dir] if detector.local_dir is not None else []
+    target = Path(out) if out is not None else default_out(model)
+    model_folder = [Path(model)] if Path(model).is_dir() else []
+    # Before anything loads: never over the model (MODEL/onnx inside it is fine), never silently replaced.
     check_output_path(target, flag="--out", kind="folder", overwrite=overwrite, inputs=model_folder)
+    detector = load_detector(model, device="cpu", trust_remote_code=trust_remote_code, revision=revision)
     check_set = _check_set(check_data, check_split, check_max_images)
     threshold, origin = resolve_threshold(None, detector.config)
     side = detector.transform.spec.size
