@@ -100,8 +100,8 @@ def _time_model(name: str, work: Path, repeats: dict[int, int]) -> list[dict[str
                 "threads (torch / ort / int8)": f"{best['torch'][1]} / {best['fp32'][1]} / {best['int8'][1]}",
                 "torch images/s": round(1000 * batch / torch_ms, 1),
                 "onnxruntime images/s": round(1000 * batch / onnx_ms, 1),
-                "parity max |dP|": f"{report['parity']['max_abs_diff']:.1e}",
-                "int8 max |dP| (random input)": f"{float(np.abs(int8_scores - reference).max()):.1e}",
+                "parity max abs(dP)": f"{report['parity']['max_abs_diff']:.1e}",
+                "int8 max abs(dP) (random input)": f"{float(np.abs(int8_scores - reference).max()):.1e}",
                 "export s": report["export_s"],
             }
         )
