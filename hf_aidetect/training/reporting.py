@@ -32,11 +32,14 @@ THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "recall_real", "recall_fak
 
 
 def _report_model(trainer: Any) -> Any:
-    """The unwrapped best model; sharded (FSDP / DeepSpeed) runs reload the saved copy, which is whole."""
-    model = trainer.model
+    """The best model as it was saved: unwrapped, in fp32; sharded (FSDP / DeepSpeed) runs reload the saved copy.
+
+    Under mixed precision accelerate patches ``model.forward`` with an autocast wrapper; the report must score
+    (and fold the threshold into) the model users load, which runs in fp32, so the wrapper is removed.
+    """
     if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
-        model = type(model).from_pretrained(trainer.args.output_dir)
-    return model
+        return type(trainer.model).from_pretrained(trainer.args.output_dir)
+    return trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
 
 
 def threshold_results(report: dict[str, Any]) -> dict[str, Any]:

@@ -107,3 +107,22 @@ def test_fake_scores_are_the_softmax_of_the_trainers_logits_and_skip_mixed_preci
     assert fake_scores(trainer, 4) is None  # not one score per row
     trainer.args.bf16 = True
     assert fake_scores(trainer, 3) is None
+
+
+def test_the_report_folds_the_threshold_into_a_bf16_trained_model(tuning_data: Path, tmp_path: Path) -> None:
+    """Accelerate wraps a mixed-precision model's forward in autocast; the report scores the fp32 model."""
+    import json
+
+    from hf_aidetect.training.runner import train
+    from tests.training.conftest import TINY_CNN, recipe_args
+
+    out = tmp_path / "out"
+    args = recipe_args(
+        tuning_data, out, TINY_CNN, num_train_epochs=1, evaluation_report=True, robustness_samples=0,
+        bf16=True, use_cpu=True,
+    )  # fmt: skip
+    train(*args)
+    threshold = json.loads((out / "evaluation" / "metrics.json").read_text())["threshold"]
+    assert threshold["source"] == "tuned on the validation split, folded into the model", threshold
+    config = json.loads((out / "config.json").read_text())
+    assert config["operating_point"]["logit_shift"] == pytest.approx(threshold["folded"]["total_logit_shift"])
