@@ -32,7 +32,7 @@ THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "recall_real", "recall_fak
 
 
 def _report_model(trainer: Any) -> Any:
-    """The best model as it was saved: unwrapped, in fp32; sharded (FSDP / DeepSpeed) runs reload the saved copy.
+    """The best model as saved: unwrapped, in fp32; sharded (FSDP / DeepSpeed) runs reload the saved copy.
 
     Under mixed precision accelerate patches ``model.forward`` with an autocast wrapper; the report must score
     (and fold the threshold into) the model users load, which runs in fp32, so the wrapper is removed.
