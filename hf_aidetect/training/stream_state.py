@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,16 +81,18 @@ class StreamCheckpoint:
             prefetch_factor=args.dataloader_prefetch_factor if workers > 0 else None,
         )
         accelerator = self.trainer.accelerator
-        self.loader = prepare_data_loader(
-            loader,
-            accelerator.device,
-            num_processes=1,  # already this rank's shards
-            process_index=0,
-            put_on_device=accelerator.device_placement,
-            dispatch_batches=False,
-            non_blocking=accelerator.non_blocking,
-            use_stateful_dataloader=True,
-        )
+        with warnings.catch_warnings():  # torchdata 0.11 calls torch.set_vital, deprecated in torch 2.9+
+            warnings.filterwarnings("ignore", message=".*set_vital.*")
+            self.loader = prepare_data_loader(
+                loader,
+                accelerator.device,
+                num_processes=1,  # already this rank's shards
+                process_index=0,
+                put_on_device=accelerator.device_placement,
+                dispatch_batches=False,
+                non_blocking=accelerator.non_blocking,
+                use_stateful_dataloader=True,
+            )
         self._start()
         return self.loader
 

@@ -86,7 +86,7 @@ class StreamingSplit(torch.utils.data.IterableDataset):
         """This rank's share (``split_dataset_by_node``); resharded by row group when shards are too few."""
         rows = self.rows
         wanted = world_size * max(1, loader_workers)
-        if rows.num_shards < wanted:
+        if rows.num_shards < wanted and hasattr(rows, "reshard"):  # datasets >= 4.x
             resharded = rows.reshard()
             if resharded.num_shards > rows.num_shards:
                 logger.info(
