@@ -36,7 +36,14 @@ from tqdm.auto import tqdm
 
 from hf_aidetect.data.labels import LABEL_NAMES
 from hf_aidetect.data.loading import load_detection_dataset
-from hf_aidetect.data.pack.plan import PackOptions, PackPlan, ShardPlan, plan_pack, row_group_rows
+from hf_aidetect.data.pack.plan import (
+    SMALL_SHARD_SIZE,
+    PackOptions,
+    PackPlan,
+    ShardPlan,
+    plan_pack,
+    row_group_rows,
+)
 from hf_aidetect.data.report import LoadReport
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST
 from hf_aidetect.data.validation import default_num_workers
@@ -79,6 +86,10 @@ def pack_dataset(
 ) -> PackResult:
     """Write ``source`` as Parquet shards under ``out_dir`` (see the module doc); resumes a stopped run."""
     options = options or PackOptions()
+    if options.shard_size < SMALL_SHARD_SIZE:
+        logger.warning(
+            "Shards of %d bytes are small: per-file overheads will slow streaming.", options.shard_size
+        )
     dataset, report = load_detection_dataset(
         source,
         validation_size=options.validation_size,
