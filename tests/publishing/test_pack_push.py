@@ -1,4 +1,4 @@
-"""``hf-aidetect pack --push-to-hub`` against the local Hub, then streamed training from that Hub dataset id."""
+"""``hf-aidetect pack --push-to-hub`` to the local Hub, then streamed training from that Hub dataset id."""
 
 from __future__ import annotations
 
