@@ -68,7 +68,9 @@ def check_streaming_args(script_args: ScriptArguments, training_args: DetectionT
     for kind in ("eval", "save"):
         if getattr(training_args, f"{kind}_strategy") == IntervalStrategy.EPOCH:
             setattr(training_args, f"{kind}_strategy", IntervalStrategy.STEPS)
-            setattr(training_args, f"{kind}_steps", STREAM_INTERVAL)
+            # Checkpoints land on evaluations, so the best one can be kept (load_best_model_at_end).
+            every = training_args.eval_steps if kind == "save" else STREAM_INTERVAL
+            setattr(training_args, f"{kind}_steps", every or STREAM_INTERVAL)
             logger.info(
                 "--%s_strategy epoch has no meaning for a stream: %s every %d%% of --max_steps instead.",
                 kind,
@@ -116,6 +118,9 @@ def load_streamed_data(
         sources=_train_sources(source) | eval_report.summary.sources,
     )
     report = LoadReport(summary, eval_report.bad_images, layout="stream", root=source.origin)
+    logger.info(
+        "The pre-training audit needs the whole dataset: run `hf-aidetect audit` on the source folder."
+    )
     logger.info("Streaming the train split of %s; evaluation splits: %s", source.origin, eval_report.summary)
     return StreamedData(train, evaluation, report, source)
 

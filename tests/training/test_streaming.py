@@ -51,7 +51,9 @@ class _StopAtStep(TrainerCallback):
 
 def test_streamed_run_writes_the_outputs(packed_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    results = train(*recipe_args(packed_data, out, TINY_CNN, **STREAM, max_steps=12, class_weights="auto"))
+    report = {"evaluation_report": True, "robustness_samples": 0}
+    args = recipe_args(packed_data, out, TINY_CNN, **STREAM, **report, max_steps=12, class_weights="auto")
+    results = train(*args)
     logged = _ids(out)
     assert [step for step, _ in logged] == list(range(1, 13))
     assert all(len(ids) == 8 for _, ids in logged)  # every step a full batch, across the pass boundary
@@ -63,6 +65,18 @@ def test_streamed_run_writes_the_outputs(packed_data: Path, tmp_path: Path) -> N
     assert summary["layout"] == "stream"
     state = json.loads((out / "checkpoint-10" / "stream_state-rank-0.json").read_text())
     assert state["global_step"] == 10 and state["world_size"] == 1
+    assert "fake_threshold" in results and (out / "evaluation" / "metrics.json").is_file()
+
+
+def test_epoch_strategies_become_steps(packed_data: Path, tmp_path: Path) -> None:
+    from hf_aidetect.training.streaming import check_streaming_args
+
+    script_args, training_args, _ = recipe_args(
+        packed_data, tmp_path / "o", TINY_CNN, streaming=True, max_steps=40
+    )
+    check_streaming_args(script_args, training_args)
+    assert (training_args.eval_strategy, training_args.save_strategy) == ("steps", "steps")
+    assert training_args.eval_steps == training_args.save_steps == 0.1  # every 4 of the 40 steps
 
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["main-process", "two-workers"])
