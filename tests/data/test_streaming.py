@@ -139,6 +139,31 @@ def test_a_stream_restored_from_any_state_continues_exactly(cut: int) -> None:
     assert rest == expected[cut:]
 
 
+def _keep_rows(rows: list[dict]) -> list[dict]:
+    return rows
+
+
+def test_loader_workers_at_different_passes_each_cover_their_shards() -> None:
+    # 3 uneven shards over 2 workers: one worker's passes are twice as long as the other's, so the two are
+    # at different passes at the same time (each must keep its own epoch: datasets shares one by default).
+    split = _split(n=40, shards=3)
+    loader = torch.utils.data.DataLoader(split, batch_size=4, num_workers=2, collate_fn=_keep_rows)
+    rows = [row for batch, _ in zip(loader, range(60)) for row in batch]
+    for stream_pass in range(3):
+        ids = sorted(row["sample_id"] for row in rows if row["epoch"] == stream_pass)
+        assert ids == list(range(100, 140)), stream_pass
+
+
+def test_each_copy_of_a_stream_keeps_its_own_epoch() -> None:
+    # datasets holds the epoch in a shared-memory tensor, inherited by every forked loader worker: two
+    # workers at different passes raced on it (seen as a negative epoch). A stream's rows use a plain int.
+    split = _split()
+    shared = split.rows._epoch
+    assert isinstance(shared, torch.Tensor) and shared.is_shared()
+    _take(split, 50)  # into the second pass
+    assert isinstance(split.rows._epoch, int) and int(shared) == 0
+
+
 def test_nodes_get_disjoint_shards_that_cover_the_data(caplog) -> None:
     ranks = [_split(shards=4).for_node(rank, 2) for rank in range(2)]
     firsts = [{i for _, i in _take(split, 20)[0]} for split in ranks]

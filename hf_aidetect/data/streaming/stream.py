@@ -144,6 +144,11 @@ class StreamingSplit(torch.utils.data.IterableDataset):
             state = self._fresh_state(stream_pass)
 
     def _one_pass(self, stream_pass: int, block_start: dict | None, skip: int) -> Iterator[dict[str, Any]]:
+        # `datasets` keeps the epoch in a shared-memory tensor (so that the main process reaches persistent
+        # workers); forked loader workers would share it and race, each worker being at its own pass.
+        # Each worker's copy gets a private epoch instead.
+        if hasattr(self.rows, "_epoch") and not isinstance(self.rows._epoch, int):
+            self.rows._epoch = int(self.rows.epoch)
         self.rows.set_epoch(datasets_epoch(self.seed, stream_pass))
         self.rows.load_state_dict(block_start)  # None: from the start of the pass
         rows = iter(self.rows)
