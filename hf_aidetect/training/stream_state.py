@@ -7,8 +7,9 @@
   (``dispatch_batches``). The Trainer's batch skipping on resume is switched off: the state does it.
 * **Checkpoints.** Each rank writes ``stream_state-rank-R.json`` (the loader's ``state_dict()`` after the
   last batch of the step, the world size and workers it was taken with) next to its ``rng_state`` file, via
-  :meth:`StreamCheckpoint.save` (temp file + rename). On resume the file is loaded before the first batch;
-  a different number of processes or loader workers cannot continue the same shards and is an error.
+  :meth:`StreamCheckpoint.save` (atomically, inside the staged checkpoint folder). On resume the file is
+  loaded before the first batch; a different number of processes or loader workers cannot continue the
+  same shards and is an error.
 * **Sample id log** (``--log_sample_ids``): ``OUTPUT_DIR/sample_ids/rank-R.jsonl``, one line per batch
   ``{"step": s, "ids": [...]}``; a resumed run first cuts it back to the checkpoint's step.
 """
@@ -27,22 +28,13 @@ from accelerate.data_loader import prepare_data_loader
 
 from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "stream_state-rank-{rank}.json"
 SAMPLE_LOG_DIR = "sample_ids"
 FORMAT = 1
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """``path`` holds either its old content or all of ``data``, never a torn file."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 class StreamCheckpoint:
@@ -141,7 +133,26 @@ class StreamCheckpoint:
         }
         folder = Path(checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(folder / STATE_FILE.format(rank=self.rank), state)
+        atomic_write_json(folder / STATE_FILE.format(rank=self.rank), state, indent=None, sort_keys=False)
+
+    def close(self) -> None:
+        """Let the loader workers go: an endless stream never ends its loader by itself.
+
+        accelerate's ``GradientState`` keeps a loader until its iteration ends, and the stateful loader
+        keeps its iterator (and so its worker processes) for ``state_dict``: without this, the workers of a
+        finished run would live as long as the Python process.
+        """
+        if self.loader is None:
+            return
+        self.loader.end()
+        base = getattr(self.loader, "base_dataloader", None)
+        iterator = getattr(base, "_iterator", None)
+        if iterator is not None:
+            base._iterator = None
+            shutdown = getattr(iterator, "_shutdown_workers", None)
+            if shutdown is not None:
+                shutdown()
+        self.loader = None
 
     def record(self, step: int, sample_ids: torch.Tensor) -> None:
         """Append one training batch's sample ids to the log (when ``--log_sample_ids``)."""
@@ -162,9 +173,7 @@ class StreamCheckpoint:
                         kept.append(line)
                 except (ValueError, KeyError, TypeError):
                     break  # the torn last line of a killed run
-        temporary = self.sample_log.with_name(f".{self.sample_log.name}.tmp")
-        temporary.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
-        os.replace(temporary, self.sample_log)
+        atomic_write_text(self.sample_log, "".join(f"{line}\n" for line in kept))
 
 
 def read_sample_log(path: str | os.PathLike) -> list[tuple[int, list[int]]]:

@@ -121,9 +121,13 @@ class DetectionTrainer(Trainer):
         return super().get_train_dataloader()
 
     def _inner_training_loop(self, *args: Any, **kwargs: Any) -> Any:
-        if self.stream is not None:  # the loader is built inside: it must know where to resume
-            self.stream.resume_from = kwargs.get("resume_from_checkpoint")
-        return super()._inner_training_loop(*args, **kwargs)
+        if self.stream is None:
+            return super()._inner_training_loop(*args, **kwargs)
+        self.stream.resume_from = kwargs.get("resume_from_checkpoint")  # the loader is built inside
+        try:
+            return super()._inner_training_loop(*args, **kwargs)
+        finally:
+            self.stream.close()
 
     def _save_rng_state(self, output_dir: str) -> None:
         """Per-process resumption state: the RNGs and, for a stream, its position."""

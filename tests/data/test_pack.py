@@ -42,7 +42,8 @@ def _manifest(out: Path) -> dict:
 
 
 def _shard_bytes(out: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted((out / "data").glob("*.parquet"))}
+    shards = sorted(path for path in (out / "data").glob("*.parquet") if not path.name.startswith("."))
+    return {path.name: path.read_bytes() for path in shards}
 
 
 def test_pack_writes_the_loaders_splits_with_original_bytes(folder: Path, tmp_path: Path) -> None:
@@ -97,7 +98,7 @@ def test_a_stopped_pack_resumes_to_the_same_shards(folder: Path, tmp_path: Path,
     def dies_on_the_third_shard(shard):
         calls["n"] += 1
         if calls["n"] == 3:
-            temporary = out / "data" / f".{Path(shard.file).name}.tmp-999"
+            temporary = out / "data" / f".{Path(shard.file).name}-dead.partial.parquet"
             temporary.write_bytes(b"half a shard")  # what a kill mid-write leaves
             raise KeyboardInterrupt
         return real_write(shard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -79,11 +80,24 @@ def test_epoch_strategies_become_steps(packed_data: Path, tmp_path: Path) -> Non
     assert training_args.eval_steps == training_args.save_steps == 0.1  # every 4 of the 40 steps
 
 
+def _child_processes() -> set[int]:
+    me, found = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and int(Path(f"/proc/{entry}/stat").read_text().split()[3]) == me:
+                found.add(int(entry))
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+    return found
+
+
 @pytest.mark.parametrize("workers", [0, 2], ids=["main-process", "two-workers"])
 def test_mid_stream_resume_sees_the_same_samples(packed_data: Path, tmp_path: Path, workers: int) -> None:
     # 80 rows / batch 8: a pass is 10 steps. Checkpoint at 5 (mid-block), stop at 7, resume, run to 14.
     common = {**STREAM, "max_steps": 14, "dataloader_num_workers": workers}
+    before = _child_processes()
     train(*recipe_args(packed_data, tmp_path / "full", TINY_CNN, **common))
+    assert _child_processes() <= before  # the endless stream's loader workers are shut down
 
     interrupted = tmp_path / "resumed"
     script_args, training_args, model_args = recipe_args(packed_data, interrupted, TINY_CNN, **common)

@@ -48,6 +48,7 @@ from hf_aidetect.data.report import LoadReport
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST
 from hf_aidetect.data.validation import default_num_workers
 from hf_aidetect.errors import ConfigError, DatasetLayoutError
+from hf_aidetect.files import atomic_path, atomic_write_text, is_partial
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ PACK_FEATURES = Features(
 )
 MANIFEST_FORMAT = 1
 CARD = "README.md"
-_TEMP = ".tmp-"
 
 
 @dataclass
@@ -142,8 +142,9 @@ def _prepare_out(out: Path, fingerprint: str, overwrite: bool) -> None:
         for name in (CARD, PACK_MANIFEST):
             (out / name).unlink(missing_ok=True)
     (out / "data").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "data").glob(f".*{_TEMP}*"):  # shards a killed run was writing
-        stale.unlink(missing_ok=True)
+    for stale in (out / "data").iterdir():  # shards a killed run was writing
+        if is_partial(stale.name):
+            stale.unlink(missing_ok=True)
 
 
 def _read_manifest(out: Path) -> dict[str, Any] | None:
@@ -207,10 +208,8 @@ def _shard_table(shard: ShardPlan) -> pa.Table:
 
 
 def _write_one(shard: ShardPlan) -> int:
-    final = Path(_WORK["out"]) / shard.file
-    temporary = final.with_name(f".{final.name}{_TEMP}{os.getpid()}")
-    pq.write_table(_shard_table(shard), temporary, row_group_size=row_group_rows(shard))
-    os.replace(temporary, final)
+    with atomic_path(Path(_WORK["out"]) / shard.file) as temporary:
+        pq.write_table(_shard_table(shard), temporary, row_group_size=row_group_rows(shard))
     return len(shard.rows)
 
 
@@ -251,12 +250,6 @@ def _run(rows: DatasetDict, shards: list[ShardPlan], out: str, root: str, worker
 # -- the card and the manifest -----------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}{_TEMP}{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def _write_manifest(
     out: Path, source: Any, report: LoadReport, plan: PackPlan, options: PackOptions, *, complete: bool
 ) -> None:
@@ -280,7 +273,7 @@ def _write_manifest(
         "splits": splits,
         "bad_images": [asdict(bad) for bad in report.bad_images],
     }
-    _write_atomic(out / PACK_MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    atomic_write_text(out / PACK_MANIFEST, json.dumps(manifest, indent=1) + "\n")
 
 
 def _write_card(out: Path, plan: PackPlan, report: LoadReport) -> None:
@@ -317,4 +310,4 @@ def _write_card(out: Path, plan: PackPlan, report: LoadReport) -> None:
         "--streaming true --max_steps 10000\n```\n"
     )
     front = yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True)
-    _write_atomic(out / CARD, f"---\n{front}---\n\n{body}")
+    atomic_write_text(out / CARD, f"---\n{front}---\n\n{body}")
