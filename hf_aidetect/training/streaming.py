@@ -31,6 +31,7 @@ from hf_aidetect.data.streaming import (
     StreamingSplit,
     StreamSource,
     count_labels,
+    find_image_column,
     normalise_stream,
     open_stream_source,
 )
@@ -131,6 +132,11 @@ def _evaluation_splits(
     cap = script_args.max_eval_samples
     if cap is None:
         splits = DatasetDict({split: source.load(split) for split in EVAL_SPLITS})
+        first = splits[EVAL_SPLITS[0]]  # e.g. a WebDataset's `jpg` column, found as the train stream's is
+        image_column = find_image_column(
+            first.features, first.column_names, columns["image_column"], source.where(EVAL_SPLITS[0])
+        )
+        columns = {**columns, "image_column": image_column}
     else:  # streamed and capped: already in the project's columns
         columns = {"image_column": "image", "label_column": "label", "source_column": "source"}
         splits = DatasetDict({split: _first_rows(source, split, cap, script_args) for split in EVAL_SPLITS})

@@ -160,6 +160,44 @@ def test_stream_options_need_streaming(tiny_data: Path, tmp_path: Path) -> None:
         recipe_args(tiny_data, tmp_path / "out", TINY_CNN, log_sample_ids=True)
 
 
+def _as_shards(packed: Path, out: Path, suffix: str) -> Path:
+    """The packed Parquet shards rewritten as Arrow IPC stream files or WebDataset tars (KEY.png, KEY.cls)."""
+    import io
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir()
+    for shard in sorted((packed / "data").glob("*.parquet")):
+        table = pq.read_table(shard)
+        target = out / f"{shard.stem}.{suffix}"
+        if suffix == "arrow":
+            with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            continue
+        with tarfile.open(target, "w") as tar:
+            for row in table.to_pylist():
+                for ext, data in (("png", row["image"]["bytes"]), ("cls", str(row["label"]).encode())):
+                    member = tarfile.TarInfo(f"{row['id']:06d}.{ext}")
+                    member.size = len(data)
+                    tar.addfile(member, io.BytesIO(data))
+    return out
+
+
+@pytest.mark.parametrize("suffix", ["arrow", "tar"])
+def test_arrow_and_webdataset_shards_train(packed_data: Path, tmp_path: Path, suffix: str) -> None:
+    shards = _as_shards(packed_data, tmp_path / "shards", suffix)
+    labels = {"label_column": "cls"} if suffix == "tar" else {}  # a tar's image column is found by type
+    out = tmp_path / "run"
+    results = train(*recipe_args(shards, out, TINY_CNN, **STREAM, **labels, max_steps=10))
+    assert results["validation_num_samples"] == 20 and results["test_num_samples"] == 20
+    seen = [i for _, ids in _ids(out) for i in ids]
+    assert len(seen) == len(set(seen)) == 80  # one pass over the 80 train rows, each once
+    if suffix == "arrow":
+        assert sorted(seen) == list(range(80))  # the pack's `id` column
+
+
 def test_image_folders_are_not_streamed(tiny_data: Path, tmp_path: Path) -> None:
     with pytest.raises(DatasetLayoutError, match="hf-aidetect pack"):
         train(*recipe_args(tiny_data, tmp_path / "out", TINY_CNN, **STREAM, max_steps=2))

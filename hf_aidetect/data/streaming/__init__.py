@@ -15,7 +15,13 @@
 
 from __future__ import annotations
 
-from hf_aidetect.data.streaming.rows import SAMPLE_ID, STREAM_FEATURES, count_labels, normalise_stream
+from hf_aidetect.data.streaming.rows import (
+    SAMPLE_ID,
+    STREAM_FEATURES,
+    count_labels,
+    find_image_column,
+    normalise_stream,
+)
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST, StreamSource, open_stream_source
 from hf_aidetect.data.streaming.stream import StreamCollator, StreamingSplit
 
@@ -27,6 +33,7 @@ __all__ = [
     "StreamSource",
     "StreamingSplit",
     "count_labels",
+    "find_image_column",
     "normalise_stream",
     "open_stream_source",
 ]

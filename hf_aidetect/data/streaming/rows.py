@@ -60,10 +60,11 @@ def column_names(split: IterableDataset) -> list[str]:
     return list(first) if first is not None else []
 
 
-def _image_column(split: IterableDataset, columns: list[str], requested: str, origin: str) -> str:
+def find_image_column(features: Features | None, columns: list[str], requested: str, origin: str) -> str:
+    """``requested`` when it is a column, else the one column of ``Image`` type (a WebDataset's ``jpg``)."""
     if requested in columns:
         return requested
-    features = split.features or {}
+    features = features or {}
     images = [name for name in columns if isinstance(features.get(name), ImageFeature)]
     if len(images) == 1:  # e.g. a WebDataset's "jpg" / "png" column
         logger.info("%s has no %r column; using its image column %r.", origin, requested, images[0])
@@ -153,7 +154,7 @@ def normalise_stream(
 ) -> IterableDataset:
     """``split`` reduced to :data:`STREAM_FEATURES` rows (lazily: nothing is read but the schema)."""
     columns = column_names(split)
-    image_column = _image_column(split, columns, image_column, origin)
+    image_column = find_image_column(split.features, columns, image_column, origin)
     if label_column not in columns:
         raise DatasetLayoutError(
             f"{origin} has no column {label_column!r} (columns: {columns}); pass --label_column NAME."
