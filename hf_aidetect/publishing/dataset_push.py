@@ -16,7 +16,7 @@ from typing import Any
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST
 from hf_aidetect.errors import DatasetLayoutError, HubError
 from hf_aidetect.publishing.hub_errors import hub_error
-from hf_aidetect.publishing.push import PushResult, _resolve_token, _xet_disabled
+from hf_aidetect.publishing.push import PushResult, resolve_token, xet_disabled
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def push_pack(
 
     pack_dir = Path(pack_dir)
     files = pack_files(pack_dir)
-    api = HfApi(endpoint=endpoint, token=_resolve_token(token))
+    api = HfApi(endpoint=endpoint, token=resolve_token(token))
     target = repo_id
     try:
         if "/" not in target:
@@ -87,7 +87,7 @@ def push_pack(
             if "xet" not in str(error).lower():
                 raise
             logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
-            with _xet_disabled():
+            with xet_disabled():
                 info = commit()
     except HubError:
         raise

@@ -94,13 +94,16 @@ def test_two_ranks_stream_disjoint_shards_and_write_once(streamed_run: tuple[Pat
     for rank in (0, 1):
         assert [step for step, _ in logs[rank]] == list(range(1, MAX_STEPS + 1))
         assert all(len(ids) == FAST["per_device_train_batch_size"] for _, ids in logs[rank])
+    batch = FAST["per_device_train_batch_size"]
+    for (step, ids0), (_, ids1) in zip(logs[0], logs[1]):  # one optimizer step: 2 x 8 different images
+        assert len(set(ids0) | set(ids1)) == 2 * batch, step
     first_pass = {rank: {i for _, ids in logs[rank][:5] for i in ids} for rank in (0, 1)}
     assert len(first_pass[0]) == len(first_pass[1]) == 40  # each rank: its shard, each row once per pass
     assert not first_pass[0] & first_pass[1]  # disjoint shards
     assert first_pass[0] | first_pass[1] == set(range(80))  # together: the whole train split
     results = json.loads((out / "all_results.json").read_text())
     assert results["train_world_size"] == 2
-    assert results["train_global_batch_size"] == 2 * FAST["per_device_train_batch_size"]
+    assert results["train_global_batch_size"] == 2 * batch
     assert json.loads((out / "trainer_state.json").read_text())["global_step"] == MAX_STEPS
     assert log.count("Wrote the model and results") == 1, log[-3000:]  # one writer
     for rank in (0, 1):
