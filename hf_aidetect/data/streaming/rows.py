@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 SAMPLE_ID = "sample_id"
 PACK_ID = "id"
 ID_MASK = (1 << 63) - 1
+MAP_BATCH = 100  # rows per batched `map` call (a resumed stream re-reads at most this many)
 STREAM_FEATURES = Features(
     {
         "image": ImageFeature(decode=False),
@@ -100,7 +101,10 @@ class LabelLookup:
 
 
 class RowNormaliser:
-    """The ``map`` function: a raw row in, a ``STREAM_FEATURES`` row out (picklable, for loader workers)."""
+    """The batched ``map`` function: raw rows in, ``STREAM_FEATURES`` rows out (picklable, for workers).
+
+    Batched because ``datasets`` spends about 3x more per row on a row-wise ``map`` than on this one.
+    """
 
     def __init__(
         self, image: str, label: LabelLookup, source: str | None, id_rule: str, id_column: str | None
@@ -108,7 +112,12 @@ class RowNormaliser:
         self.image, self.label, self.source = image, label, source
         self.id_rule, self.id_column = id_rule, id_column
 
-    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def __call__(self, batch: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+        names = list(batch)
+        rows = [self.row(dict(zip(names, values))) for values in zip(*batch.values())]
+        return {name: [row[name] for row in rows] for name in STREAM_FEATURES}
+
+    def row(self, row: Mapping[str, Any]) -> dict[str, Any]:
         image = row[self.image]
         if not isinstance(image, Mapping):  # a plain binary column
             image = {"bytes": image, "path": None}
@@ -170,7 +179,9 @@ def normalise_stream(
     lookup = LabelLookup((split.features or {}).get(label_column), label_column, origin)
     undecoded = split.cast_column(image_column, ImageFeature(decode=False))
     normaliser = RowNormaliser(image_column, lookup, source_column, rule, id_name)
-    return undecoded.map(normaliser, remove_columns=columns, features=STREAM_FEATURES)
+    return undecoded.map(
+        normaliser, batched=True, batch_size=MAP_BATCH, remove_columns=columns, features=STREAM_FEATURES
+    )
 
 
 def count_labels(labels: IterableDataset, label_column: str, origin: str) -> dict[str, int]:
