@@ -273,10 +273,12 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
             "includes load_dataset's one-time conversion of the shards to Arrow; streaming reads nothing "
             "ahead.",
             "images/cpu-s: images per CPU-second of the measuring process and its loader workers (user + "
-            "system time from /proc). On this shared machine the load moved wall-clock rates by up to 3x "
-            "between runs minutes apart, more than the 10 % the target resolves; the work per image does "
-            "not move with it, so each size and worker count has two targets: the issue's images/s (best "
-            "of the interleaved runs) and images per CPU-second.",
+            "system time from /proc). On a shared machine the load moves wall-clock rates by up to 3x "
+            "between runs minutes apart, far more than the 10 % the target resolves; CPU-seconds move less "
+            "(about +-10 % on 2 busy vCPUs), so each size and worker count has two targets: the issue's "
+            "images/s (best of the interleaved runs) and images per CPU-second. Read them on an idle "
+            "machine.",
+            f"workers: 0, 2 and N = the usable cores ({cores} here, so N coincides with 2).",
             "peak_rss_mb: the measuring process's high-water mark (VmHWM; ru_maxrss would report at least "
             "the launching process's peak); with 0 workers it does all the loading.",
         ],
