@@ -81,6 +81,19 @@ def peak_rss_mb(include_children: bool = False) -> float:
     return peak / 1024.0
 
 
+def hwm_rss_mb() -> float:
+    """Peak RSS of this process image in MiB (``VmHWM``; NaN where unavailable).
+
+    Unlike ``ru_maxrss`` it starts afresh at ``exec``: a child started by ``subprocess`` from a large parent
+    reports at least the parent's peak in ``ru_maxrss`` (Linux keeps it across fork + exec).
+    """
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(status.split("VmHWM:", 1)[1].split()[0]) / 1024.0
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def current_rss_mb() -> float:
     """Current resident set size of this process in MiB (from /proc; NaN where unavailable)."""
     try:

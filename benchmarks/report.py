@@ -66,6 +66,11 @@ CASE_TABLE = [
         "onnxruntime (float and int8) vs PyTorch forward on CPU, batch 1 and 32, seed CNN and ViTs",
         "`case_onnx.py`",
     ),
+    (
+        "s",
+        "streaming vs map-style from local shards at 0/2/N workers; peak RSS 20k vs 200k; first batch",
+        "`case_streaming.py`",
+    ),
 ]
 
 

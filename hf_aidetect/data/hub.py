@@ -69,8 +69,9 @@ def map_splits(data: Dataset | DatasetDict, origin: str, for_evaluation: bool = 
         return {"test" if for_evaluation else "train": data}
     if not isinstance(data, DatasetDict):
         raise DatasetLayoutError(
-            f"{origin} loaded as {type(data).__name__}; streaming / iterable datasets are not supported: "
-            "drop streaming=True (the data is validated and split up front)."
+            f"{origin} loaded as {type(data).__name__}: load_detection_dataset validates and splits the data "
+            "up front, so drop streaming=True; to train from a stream use `--streaming true` "
+            "(hf_aidetect.data.streaming)."
         )
     out: dict[str, Dataset] = {}
     unknown = []

@@ -175,7 +175,8 @@ def check_no_secret(
             )
 
 
-def _resolve_token(token: str | None) -> str:
+def resolve_token(token: str | None) -> str:
+    """``token``, else the logged-in / ``HF_TOKEN`` one; none at all is an error that says how to log in."""
     from huggingface_hub import get_token
 
     token = token or get_token()
@@ -233,7 +234,7 @@ def push_to_hub(
 
     output_dir = Path(output_dir)
     check_output_dir(output_dir)
-    token = _resolve_token(token)
+    token = resolve_token(token)
     api = HfApi(endpoint=endpoint, token=token)
     target = repo_id or output_dir.resolve().name
     try:
@@ -288,7 +289,7 @@ def _upload(
         # Hub-compatible servers without Xet storage still speak git-LFS: retry through it once.
         logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
         try:
-            with _xet_disabled():
+            with xet_disabled():
                 info = commit()
         except Exception as retry_error:  # the advice must not be "disable Xet": that was just tried
             raise hub_error(retry_error, api.endpoint, repo_id, xet_disabled=True) from retry_error
@@ -305,7 +306,7 @@ def _upload(
 
 
 @contextmanager
-def _xet_disabled() -> Iterator[None]:
+def xet_disabled() -> Iterator[None]:
     """Same effect as HF_HUB_DISABLE_XET=1 (read by huggingface_hub at import), for one call."""
     from huggingface_hub import constants
 

@@ -61,12 +61,70 @@ class ScriptArguments:
     max_train_samples: int | None = field(
         default=None, metadata={"help": "Use a random subset of this many train images (quick runs)."}
     )
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Cap val + test."})
+    max_eval_samples: int | None = field(
+        default=None,
+        metadata={
+            "help": "Cap val + test (a random subset). With --streaming: stream them too and evaluate the "
+            "first N rows of each, reading nothing else of them (default there: load them whole, map-style)."
+        },
+    )
+    streaming: bool = field(
+        default=False,
+        metadata={
+            "help": "Stream the train split (datasets streaming) instead of materialising it: Hub "
+            "dataset ids, folders / globs of Parquet, Arrow or WebDataset .tar shards (hf-aidetect pack "
+            "writes them), save_to_disk folders. Each rank reads disjoint shards; needs --max_steps. See "
+            "README 'Streaming'."
+        },
+    )
+    shuffle_buffer: int = field(
+        default=1000,
+        metadata={
+            "help": "With --streaming: rows shuffled together in one block (on top of a per-pass reshuffle "
+            "of the shard order); 0 = shard order only. Holds this many undecoded images per loader worker; "
+            "a resume mid-stream is exact at any size."
+        },
+    )
+    stream_id_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "With --streaming: integer column holding each row's stable id (default: 'id' when "
+            "present, else a hash of the WebDataset key or of the image bytes). Augmentation and the shuffle "
+            "are keyed by it."
+        },
+    )
+    log_sample_ids: bool = field(
+        default=False,
+        metadata={
+            "help": "With --streaming: write the sample ids of every training batch, per step and rank, to "
+            "OUTPUT_DIR/sample_ids/rank-R.jsonl (audits of sharding, shuffling and resumption)."
+        },
+    )
 
     preprocess: PreprocessConfig = field(init=False, default_factory=PreprocessConfig)
     augment: AugmentConfig = field(init=False, default_factory=AugmentConfig)
     pipeline: PipelineConfig = field(init=False, default_factory=PipelineConfig)
     report: ReportArguments = field(init=False, default_factory=lambda: ReportArguments())
+
+    def __post_init__(self) -> None:
+        if self.shuffle_buffer < 0:
+            raise ConfigError(
+                f"--shuffle_buffer must be >= 0 (0: no block shuffle), got {self.shuffle_buffer}."
+            )
+        for name in ("max_train_samples", "max_eval_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"--{name} must be >= 1 (or unset), got {value}.")
+        if self.streaming and self.max_train_samples is not None:
+            raise ConfigError(
+                "--max_train_samples takes a random subset of a materialised train split; a streamed run is "
+                "bounded by --max_steps instead: drop --max_train_samples."
+            )
+        stream_only = [name for name in ("stream_id_column", "log_sample_ids") if getattr(self, name)]
+        if stream_only and not self.streaming:
+            raise ConfigError(
+                f"--{stream_only[0]} applies to streamed training: add --streaming true or drop it."
+            )
 
     def dataset_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``load_detection_dataset`` (besides the source)."""

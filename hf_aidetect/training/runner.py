@@ -240,7 +240,15 @@ def build_trainer(
     from hf_aidetect.metrics import build_compute_metrics
 
     device_preprocessing = resolve_device_preprocessing(script_args, training_args)
-    dataset, report = _load_data(script_args, training_args)
+    stream = None
+    if script_args.streaming:  # train streamed, validation / test map-style (training/streaming.py)
+        from hf_aidetect.training.streaming import check_streaming_args, load_streamed_data
+
+        check_streaming_args(script_args, training_args)
+        stream = load_streamed_data(script_args, training_args)
+        dataset, report = stream.evaluation, stream.report
+    else:
+        dataset, report = _load_data(script_args, training_args)
     model, processor, speed = _build_model(script_args, training_args, model_args)
     splits, transforms = build_splits(
         dataset,
@@ -249,6 +257,7 @@ def build_trainer(
         training_args,
         device_preprocessing=device_preprocessing,
         channels_last=speed.channels_last,
+        train_stream=stream.train if stream is not None else None,
     )
     class_weights = resolve_class_weights(training_args.class_weights, report.summary.counts.get("train", {}))
     if class_weights is not None:
@@ -265,6 +274,7 @@ def build_trainer(
         class_weights=class_weights,
         card_context=card_context,
         device_stage=transforms.device_stage,
+        log_sample_ids=script_args.log_sample_ids,
     )
     return TrainingSetup(trainer, splits, dataset, report, speed)
 

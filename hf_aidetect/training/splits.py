@@ -13,6 +13,7 @@ from transformers.image_processing_utils import BaseImageProcessor
 
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.preprocessing import InputSpec, SplitTransforms, create_transforms, prepare_splits
+from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.data.validation import default_num_workers
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 
@@ -25,8 +26,12 @@ def build_splits(
     *,
     device_preprocessing: bool,
     channels_last: bool,
-) -> tuple[dict[str, PreprocessedSplit], SplitTransforms]:
-    """``train`` / ``validation`` / ``test`` / ``train_eval`` ready for the Trainer, and their transforms."""
+    train_stream: StreamingSplit | None = None,
+) -> tuple[dict[str, PreprocessedSplit | StreamingSplit], SplitTransforms]:
+    """``train`` / ``validation`` / ``test`` / ``train_eval`` ready for the Trainer, and their transforms.
+
+    ``train_stream`` (``--streaming``): the train split is that stream, with the same train transform.
+    """
     transforms = create_transforms(
         InputSpec.from_image_processor(processor),
         script_args.preprocess,
@@ -40,4 +45,6 @@ def build_splits(
         splits = prepare_splits(
             dataset, transforms, script_args.pipeline, num_proc=cores if cores > 1 else None
         )
+    if train_stream is not None:
+        splits["train"] = train_stream.with_transform(transforms.train)
     return splits, transforms

@@ -4,6 +4,8 @@
   :class:`~hf_aidetect.data.loader.KeyedSampler`, so every augmentation draw depends only on (seed,
   epoch, sample index) and a resumed run replays them exactly;
 * the batched stage on the training device (``device_stage``) when the loader ships uint8 pixels;
+* a streamed train split (:class:`~hf_aidetect.data.streaming.StreamingSplit`): its stateful loader and
+  its position in every checkpoint (:mod:`hf_aidetect.training.stream_state`);
 * optional class-weighted cross-entropy (``class_weights``), exact under gradient accumulation and DDP;
 * checkpoint weights restored through ``from_pretrained`` with a strict ``load_state_dict`` (the stock
   ``Trainer`` loads the raw safetensors with ``strict=False``, which silently skips every ViT encoder weight
@@ -34,9 +36,11 @@ from transformers.utils import SAFE_WEIGHTS_NAME
 from hf_aidetect.data.labels import ID2LABEL
 from hf_aidetect.data.loader import KeyedSampler, PreprocessedSplit, collate_batches
 from hf_aidetect.data.preprocessing import BatchAugment
+from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.errors import ConfigError, OutputError
 from hf_aidetect.files import atomic_write_text, describe_os_error, replace_directory
 from hf_aidetect.training.checkpoints import TRAINER_STATE, rotate_checkpoints, staging_dir
+from hf_aidetect.training.stream_state import StreamCheckpoint
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +97,7 @@ class DetectionTrainer(Trainer):
         class_weights: Sequence[float] | None = None,
         card_context: Mapping[str, Any] | None = None,
         device_stage: BatchAugment | None = None,
+        log_sample_ids: bool = False,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("data_collator") is None and len(args) < 3:  # (model, args, data_collator, ...)
@@ -103,6 +108,32 @@ class DetectionTrainer(Trainer):
         )
         self.card_context: dict[str, Any] = dict(card_context or {})
         self.device_stage = device_stage
+        self.stream: StreamCheckpoint | None = None
+        if isinstance(self.train_dataset, StreamingSplit):
+            restart = self.args.ignore_data_skip
+            self.stream = StreamCheckpoint(
+                self, self.train_dataset, restart=restart, log_sample_ids=log_sample_ids
+            )
+
+    def get_train_dataloader(self) -> Any:
+        if self.stream is not None:
+            return self.stream.dataloader()
+        return super().get_train_dataloader()
+
+    def _inner_training_loop(self, *args: Any, **kwargs: Any) -> Any:
+        if self.stream is None:
+            return super()._inner_training_loop(*args, **kwargs)
+        self.stream.resume_from = kwargs.get("resume_from_checkpoint")  # the loader is built inside
+        try:
+            return super()._inner_training_loop(*args, **kwargs)
+        finally:
+            self.stream.close()
+
+    def _save_rng_state(self, output_dir: str) -> None:
+        """Per-process resumption state: the RNGs and, for a stream, its position."""
+        super()._save_rng_state(output_dir)
+        if self.stream is not None:
+            self.stream.save(output_dir)
 
     def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
         dataset = self.train_dataset if train_dataset is None else train_dataset
@@ -114,6 +145,9 @@ class DetectionTrainer(Trainer):
     def _prepare_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Move the batch to the device; uint8 pixels get the batched stage there (flip, blur, normalise)."""
         draws = inputs.pop("augment_draws", None) if isinstance(inputs, Mapping) else None
+        sample_ids = inputs.pop("sample_ids", None) if isinstance(inputs, Mapping) else None
+        if sample_ids is not None and self.stream is not None and self.model.training:
+            self.stream.record(self.state.global_step + 1, sample_ids)
         inputs = super()._prepare_inputs(inputs)
         pixels = inputs.get("pixel_values") if isinstance(inputs, Mapping) else None
         if isinstance(pixels, torch.Tensor) and pixels.dtype == torch.uint8:

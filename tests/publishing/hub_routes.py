@@ -18,6 +18,7 @@ from tests.publishing.hub_store import Commit, Repo, StoreError, folder_item, is
 REPO = r"(?P<repo_id>[^/]+/[^/]+?)"
 REV = r"(?P<revision>[^/]+)"
 SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
+URL_PREFIXES = {"dataset": "datasets/", "space": "spaces/"}
 NO_XET = (
     "This test Hub has no Xet storage: set HF_HUB_DISABLE_XET=1 so LFS files go through the git-LFS protocol."
 )
@@ -45,8 +46,8 @@ def create_repo(h: Any) -> None:
     user = h.require_user()
     body = h.read_json()
     kind = body.get("type", "model")
-    if kind not in ("model", "space"):
-        raise StoreError(400, "This test Hub only hosts model and Space repos")
+    if kind not in ("model", "dataset", "space"):
+        raise StoreError(400, "This test Hub only hosts model, dataset and Space repos")
     if kind == "space" and body.get("sdk") not in SPACE_SDKS:
         raise StoreError(400, f"A Space needs an sdk among {', '.join(SPACE_SDKS)}, got {body.get('sdk')!r}")
     namespace = body.get("organization") or user
@@ -61,7 +62,7 @@ def create_repo(h: Any) -> None:
     except StoreError as error:
         h.send_json({"error": str(error), "url": f"{h.hub.endpoint}/{repo_id}"}, status=error.status)
         return
-    url = f"{h.hub.endpoint}/{'spaces/' if kind == 'space' else ''}{repo_id}"
+    url = f"{h.hub.endpoint}/{URL_PREFIXES.get(kind, '')}{repo_id}"
     h.send_json({"url": url, "name": repo_id, "id": repo_id})
 
 
@@ -116,7 +117,7 @@ def _card_metadata_problems(content: str) -> tuple[list[dict], list[dict]]:
 
 
 def model_info(h: Any, repo_id: str, revision: str = "main") -> None:
-    """``HfApi.model_info`` / ``repo_info`` / ``repo_exists`` (optionally at a revision)."""
+    """``HfApi.model_info`` / ``dataset_info`` / ``space_info`` / ``repo_exists`` (maybe at a revision)."""
     repo = h.readable_repo(repo_id)
     commit = repo.resolve(revision)
     blobs = h.query.get("blobs", "").lower() in ("1", "true")

@@ -10,8 +10,9 @@ everywhere, writes need the namespace owner's token, private repos are invisible
 without it. Files are stored as ``regular`` unless :attr:`HubServer.lfs_mode` asks for LFS (hf_xet would
 otherwise upload LFS files through a xet endpoint this server does not speak).
 
-Space repos (``repo_type="space"``, created with an ``sdk``) answer the same routes under ``/api/spaces/``
-and ``/spaces/``; the store keeps them under ``spaces/<id>``.
+Dataset and Space repos (``repo_type="dataset"`` / ``"space"``, a Space created with an ``sdk``) answer the
+same routes under ``/api/datasets/`` and ``/datasets/`` (``/api/spaces/``, ``/spaces/``); the store keeps them
+under ``datasets/<id>`` (``spaces/<id>``).
 
 Run standalone from the repo root: ``python -m tests.publishing.hub_server --port 8765 --token hf_x:alice``.
 """
@@ -101,12 +102,20 @@ class HubServer:
         return None
 
 
+_TYPED_PREFIXES = (
+    ("/api/spaces/", "/api/models/", "space"),
+    ("/spaces/", "/", "space"),
+    ("/api/datasets/", "/api/models/", "dataset"),
+    ("/datasets/", "/", "dataset"),
+)
+
+
 def _model_route(path: str) -> tuple[str, str]:
-    """A Space request's path as the model route it mirrors (``/api/spaces/`` -> ``/api/models/``,
-    ``/spaces/x/resolve`` -> ``/x/resolve``), and the repo type."""
-    for prefix, replacement in (("/api/spaces/", "/api/models/"), ("/spaces/", "/")):
+    """A dataset or Space request's path as the model route it mirrors (``/api/spaces/`` ->
+    ``/api/models/``, ``/datasets/x/resolve`` -> ``/x/resolve``), and the repo type."""
+    for prefix, replacement, repo_type in _TYPED_PREFIXES:
         if path.startswith(prefix):
-            return replacement + path[len(prefix) :], "space"
+            return replacement + path[len(prefix) :], repo_type
     return path, "model"
 
 
@@ -224,8 +233,9 @@ class _Handler(BaseHTTPRequestHandler):
         return parse_qs(body)
 
     def repo_key(self, repo_id: str) -> str:
-        """Where the store keeps ``repo_id``: Spaces live beside models under ``spaces/``."""
-        return f"spaces/{repo_id}" if self.repo_type == "space" else repo_id
+        """Where the store keeps ``repo_id``: datasets and Spaces live beside models under ``datasets/`` and
+        ``spaces/``."""
+        return {"dataset": f"datasets/{repo_id}", "space": f"spaces/{repo_id}"}.get(self.repo_type, repo_id)
 
     # -- auth -------------------------------------------------------------------------------------------
 

@@ -131,3 +131,19 @@ def write_checkpoint(folder: Path, step: int = 1, skip: tuple[str, ...] = ()) ->
     for name in skip:
         (folder / name).unlink()
     return folder
+
+
+@pytest.fixture(scope="session")
+def packed_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``hf-aidetect pack`` output of a 40+40 / 10+10 / 10+10 set: 2 train shards, 1 per eval split."""
+    from hf_aidetect.data.pack import PackOptions, pack_dataset
+
+    counts = {
+        "train": {"real": 40, "fake": 40},
+        "valid": {"real": 10, "fake": 10},
+        "test": {"real": 10, "fake": 10},
+    }
+    folder = write_tiny_dataset(tmp_path_factory.mktemp("stream_folder"), counts, seed=3)
+    out = tmp_path_factory.mktemp("stream_pack") / "shards"
+    pack_dataset(folder, out, PackOptions(shard_size=12_000, num_workers=1), progress=False)
+    return out

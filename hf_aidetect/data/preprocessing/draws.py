@@ -64,3 +64,15 @@ class DrawStream:
         epochs = np.full(count, self.calls, dtype=np.int64)
         self.calls += 1
         return sample_draws(self.seed * 1000003 + worker, epochs, np.arange(count))
+
+
+def keyed_uniform(seed: int, epochs: np.ndarray, indices: np.ndarray, salt: int = 0) -> np.ndarray:
+    """One uniform in [0, 1) per (epoch, index) key, decorrelated from :func:`sample_draws` by ``salt``.
+
+    Streams use it to order a shuffle block and to carve validation / test out of a streamed train split.
+    """
+    epochs = np.asarray(epochs, dtype=np.int64).astype(np.uint64)
+    indices = np.asarray(indices, dtype=np.int64).astype(np.uint64)
+    key = _splitmix64(np.full(indices.shape, (seed ^ (salt * 0x632BE59BD9B4E019)) % 2**64, dtype=np.uint64))
+    key = _splitmix64(_splitmix64(key ^ epochs) ^ indices)
+    return (key >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
