@@ -120,7 +120,8 @@ def apply_lora(
         from peft import LoraConfig, get_peft_model
     except ImportError:
         raise ConfigError("--tuning lora needs peft: pip install peft (or hf_aidetect[dev]).") from None
-    pattern = target_pattern(prefix, target_names(model, prefix, args.lora_target_modules))
+    names = target_names(model, prefix, args.lora_target_modules)
+    pattern = target_pattern(prefix, names)
     matched = [name for name, _ in model.named_modules() if re.fullmatch(pattern, name)]
     config = LoraConfig(
         r=args.lora_r,
@@ -131,9 +132,11 @@ def apply_lora(
         bias="none",
     )
     logger.info(
-        "LoRA (r=%d, alpha=%d) on %d modules: %s.", args.lora_r, args.lora_alpha, len(matched), pattern
+        "LoRA (r=%d, alpha=%d) on %d modules named %s.", args.lora_r, args.lora_alpha, len(matched), names
     )
-    return get_peft_model(model, config)
+    peft_model = get_peft_model(model, config)
+    peft_model.lora_target_names = names  # for the tuning record (the peft config holds the regex)
+    return peft_model
 
 
 def load_exact_adapter(model: nn.Module, checkpoint_dir: str | os.PathLike) -> None:
@@ -235,6 +238,21 @@ def is_adapter_folder(model_dir: str | os.PathLike) -> bool:
         return False
     adapter = config.get("adapter") or {}
     return bool(adapter) and (model_dir / adapter.get("subfolder", ADAPTER_DIR) / ADAPTER_WEIGHTS).is_file()
+
+
+def adapter_base_problem(model_dir: str | os.PathLike) -> str | None:
+    """Why an adapter-form save cannot be published as it is (its base is a local folder), or None."""
+    if not is_adapter_folder(model_dir):
+        return None
+    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    base = str(config["adapter"].get("base_model") or "")
+    if not Path(base).is_absolute():  # a Hub id (local bases are saved as absolute paths)
+        return None
+    return (
+        f"{model_dir} is a LoRA adapter on the local folder {base}, which nobody else can load: upload the "
+        "base model to the Hub and train from its id, or retrain with --lora_save merged. Nothing was "
+        "uploaded."
+    )
 
 
 def write_adapter_tensors(model_dir: str | os.PathLike, values: Mapping[str, torch.Tensor]) -> Path:

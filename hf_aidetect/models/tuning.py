@@ -138,9 +138,8 @@ def tuning_record(model: nn.Module, mode: str, total: int, args: TuningArguments
             "r": int(peft_config.r),
             "alpha": int(peft_config.lora_alpha),
             "dropout": float(peft_config.lora_dropout),
-            "target_modules": peft_config.target_modules
-            if isinstance(peft_config.target_modules, str)
-            else sorted(peft_config.target_modules),
+            "target_modules": list(getattr(model, "lora_target_names", None) or [peft_config.target_modules]),
+            "target_pattern": peft_config.target_modules,
             "adapted_modules": sum(
                 1 for m in model.modules() if hasattr(m, "lora_A") and hasattr(m, "base_layer")
             ),

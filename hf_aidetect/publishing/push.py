@@ -34,6 +34,7 @@ DEFAULT_ALLOW_PATTERNS = (
     "*.safetensors.index.json",
     "config.json",
     "preprocessor_config.json",
+    "adapter/adapter_config.json",  # a LoRA model saved as an adapter (its weights match *.safetensors)
     "processor_config.json",
     "*.py",
     "README.md",
@@ -121,11 +122,17 @@ def check_output_dir(output_dir: Path) -> None:
     and shapes must be those of the model the config builds."""
     if not output_dir.is_dir():
         raise HubError(f"Output folder {output_dir} does not exist: pass the OUTPUT_DIR of a training run.")
-    if not (output_dir / "config.json").is_file() or not any(output_dir.glob("*.safetensors")):
+    from hf_aidetect.models.lora import adapter_base_problem, is_adapter_folder
+
+    has_weights = any(output_dir.glob("*.safetensors")) or is_adapter_folder(output_dir)
+    if not (output_dir / "config.json").is_file() or not has_weights:
         raise HubError(
             f"{output_dir} has no config.json + *.safetensors at its top level: pass a training OUTPUT_DIR "
             "(after `hf-aidetect train` finished) or a folder written by save_pretrained."
         )
+    problem = adapter_base_problem(output_dir)
+    if problem:
+        raise HubError(problem)
     try:
         verify_model_folder(output_dir)
     except ModelFileError as error:

@@ -30,6 +30,7 @@ from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.backbones.configuration_backbone_detector import (
     DEFAULT_POOLING,
+    FAMILY_NAMES,
     BackboneDetectorConfig,
 )
 from hf_aidetect.models.backbones.modeling_backbone_detector import (
@@ -45,15 +46,6 @@ CHECKPOINT_TYPES = {
     "siglip": "siglip_vision_model",
     "siglip2": "siglip2_vision_model",
     **{family: family for family in DEFAULT_POOLING},
-}
-FAMILY_NAMES = {
-    "clip_vision_model": "CLIP ViT",
-    "siglip_vision_model": "SigLIP ViT",
-    "siglip2_vision_model": "SigLIP 2 ViT (NaFlex)",
-    "dinov2": "DINOv2 ViT",
-    "dinov2_with_registers": "DINOv2 ViT with registers",
-    "dinov3_vit": "DINOv3 ViT",
-    "convnextv2": "ConvNeXt V2",
 }
 # The families' published normalisation, for checkpoints without a preprocessor_config.json.
 NORMALISATION = {

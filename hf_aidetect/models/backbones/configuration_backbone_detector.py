@@ -20,6 +20,15 @@ DEFAULT_POOLING = {
     "dinov3_vit": "cls",
     "convnextv2": "mean",
 }
+FAMILY_NAMES = {
+    "clip_vision_model": "CLIP ViT",
+    "siglip_vision_model": "SigLIP ViT",
+    "siglip2_vision_model": "SigLIP 2 ViT (NaFlex)",
+    "dinov2": "DINOv2 ViT",
+    "dinov2_with_registers": "DINOv2 ViT with registers",
+    "dinov3_vit": "DINOv3 ViT",
+    "convnextv2": "ConvNeXt V2",
+}
 POOLINGS = ("cls", "mean", "attention", "map")
 CONVOLUTIONAL = ("convnextv2",)
 NO_CLASS_TOKEN = ("siglip_vision_model", "siglip2_vision_model", *CONVOLUTIONAL)
