@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +135,9 @@ def apply_lora(
     logger.info(
         "LoRA (r=%d, alpha=%d) on %d modules named %s.", args.lora_r, args.lora_alpha, len(matched), names
     )
-    peft_model = get_peft_model(model, config)
+    with warnings.catch_warnings():  # peft still asks for transformers' deprecated is_gradient_checkpointing
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = get_peft_model(model, config)
     peft_model.lora_target_names = names  # for the tuning record (the peft config holds the regex)
     return peft_model
 

@@ -33,6 +33,7 @@ POOLINGS = ("cls", "mean", "attention", "map")
 CONVOLUTIONAL = ("convnextv2",)
 NO_CLASS_TOKEN = ("siglip_vision_model", "siglip2_vision_model", *CONVOLUTIONAL)
 MAP_HEADS = ("siglip_vision_model", "siglip2_vision_model")
+CLASS_TOKEN_VITS = ("clip_vision_model", "dinov2", "dinov2_with_registers", "dinov3_vit")
 
 
 def _as_config(value: PretrainedConfig | dict[str, Any]) -> PretrainedConfig:
@@ -93,7 +94,8 @@ class BackboneDetectorConfig(PretrainedConfig):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}.")
         if pooling == "cls" and family in NO_CLASS_TOKEN:
-            raise ValueError(f"{family} has no class token; use pooling 'mean', 'attention' or 'map'.")
+            options = "'mean' or 'attention'" + (" or 'map'" if family in MAP_HEADS else "")
+            raise ValueError(f"{family} has no class token; use pooling {options}.")
         if pooling == "map" and family not in MAP_HEADS:
             raise ValueError(f"pooling 'map' is SigLIP's attention-pooling head; {family} has none.")
         if family in MAP_HEADS:
@@ -111,6 +113,9 @@ class BackboneDetectorConfig(PretrainedConfig):
         self.pooling = pooling
         self.image_size = int(image_size)
         self.num_channels = int(getattr(backbone, "num_channels", 3) or 3)
+        if family in CLASS_TOKEN_VITS:  # lets tools that read ViT configs (attention rollout) see the grid
+            self.patch_size = int(backbone.patch_size)
+            self.num_attention_heads = int(backbone.num_attention_heads)
         self.head_dropout = float(head_dropout)
         self.attention_pool_heads = attention_pool_heads
         self.frozen_backbone = bool(frozen_backbone)

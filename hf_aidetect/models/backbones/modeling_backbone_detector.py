@@ -102,6 +102,7 @@ class BackboneDetectorForImageClassification(BackboneDetectorPreTrainedModel):
         super().__init__(config)
         self.num_labels = config.num_labels
         self.backbone = backbone if backbone is not None else AutoModel.from_config(config.backbone_config)
+        config.backbone_config = self.backbone.config  # one object: attention switches reach the backbone
         hidden = _feature_size(config.backbone_config)
         if config.pooling == "attention":
             heads = config.attention_pool_heads or getattr(config.backbone_config, "num_attention_heads", 1)
