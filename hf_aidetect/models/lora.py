@@ -11,6 +11,7 @@ and the code, and puts the adapter + head in ``adapter/`` in peft's format, refe
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -18,7 +19,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,14 @@ PEFT_PREFIX = "base_model.model."
 ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "out_proj", "query", "key", "value")
 FAMILY_TARGETS = {"convnextv2": ("pwconv1", "pwconv2")}
 ADAPTABLE = (nn.Linear, nn.Conv2d)
+
+
+@contextlib.contextmanager
+def _quiet_peft() -> Iterator[None]:
+    """peft still asks for transformers' deprecated ``is_gradient_checkpointing``: not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def is_peft_model(model: Any) -> bool:
@@ -135,8 +144,7 @@ def apply_lora(
     logger.info(
         "LoRA (r=%d, alpha=%d) on %d modules named %s.", args.lora_r, args.lora_alpha, len(matched), names
     )
-    with warnings.catch_warnings():  # peft still asks for transformers' deprecated is_gradient_checkpointing
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+    with _quiet_peft():
         peft_model = get_peft_model(model, config)
     peft_model.lora_target_names = names  # for the tuning record (the peft config holds the regex)
     return peft_model
@@ -185,7 +193,8 @@ def merge_lora(model: nn.Module) -> tuple[nn.Module, AdapterSnapshot | None]:
 
     state = {key: value.detach().cpu().clone() for key, value in get_peft_model_state_dict(model).items()}
     snapshot = AdapterSnapshot(state, copy.deepcopy(model.peft_config["default"]))
-    merged = model.merge_and_unload()
+    with _quiet_peft():
+        merged = model.merge_and_unload()
     logger.info("LoRA adapters merged into the weights (%d adapter tensors).", len(state))
     return merged, snapshot
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from hf_aidetect.models.backbones.twins import FAMILIES, write_twin
+from tests.publishing.conftest import hub  # noqa: F401  (the local Hub server, shared with publishing)
 
 # Expected trainable parameters of each twin (hidden 32, 2 layers, patch 8, 32 px), written out by hand
 # from the architectures, independently of the code that counts them. D = 32.

@@ -26,15 +26,14 @@ from transformers.image_utils import (
 )
 
 TOWER = {"num_hidden_layers": 2, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2}
-TEXT = {**TOWER, "vocab_size": 64, "max_position_embeddings": 16}
+TEXT = {**TOWER, "vocab_size": 64, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
 
 
 def _clip(size: int) -> PreTrainedModel:
     from transformers import CLIPConfig, CLIPModel
 
-    text = {**TEXT, "bos_token_id": 0, "eos_token_id": 1, "pad_token_id": 1}
     vision = {**TOWER, "image_size": size, "patch_size": 8}
-    return CLIPModel(CLIPConfig(vision_config=vision, text_config=text, projection_dim=32))
+    return CLIPModel(CLIPConfig(vision_config=vision, text_config=TEXT, projection_dim=32))
 
 
 def _siglip(size: int) -> PreTrainedModel:
