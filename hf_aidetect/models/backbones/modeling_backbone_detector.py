@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import warnings
 from typing import Any
 
 import torch
@@ -229,9 +230,10 @@ def _from_adapter(
     adapter_hub = {
         k: v for k, v in hub.items() if k in ("cache_dir", "token", "revision", "local_files_only")
     }
-    model = PeftModel.from_pretrained(
-        base, path, subfolder=subfolder or None, **adapter_hub
-    ).merge_and_unload()
+    with warnings.catch_warnings():  # peft still asks for transformers' deprecated is_gradient_checkpointing
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        adapted = PeftModel.from_pretrained(base, path, subfolder=subfolder or None, **adapter_hub)
+        model = adapted.merge_and_unload()
     model.config.adapter = adapter
     if dtype is not None and dtype != "auto":
         model = model.to(getattr(torch, dtype) if isinstance(dtype, str) else dtype)
