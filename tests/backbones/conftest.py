@@ -62,3 +62,16 @@ def pixel_batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
             images.append((image - 0.5) / 0.5)
         batches.append((torch.tensor(np.stack(images), dtype=torch.float32), labels))
     return batches
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Balanced 32 px faces: train 16+16, valid 6+6, test 8+8 (as in tests/training)."""
+    from tests.training.conftest import write_tiny_dataset
+
+    counts = {
+        "train": {"real": 16, "fake": 16},
+        "valid": {"real": 6, "fake": 6},
+        "test": {"real": 8, "fake": 8},
+    }
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny_data"), counts)

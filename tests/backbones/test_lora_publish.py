@@ -112,6 +112,7 @@ def test_both_forms_predict_the_same_locally(runs, images, hub, monkeypatch, tmp
     assert np.ptp(merged) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["merged", "adapter"])
 def test_pushed_forms_give_the_local_predictions(
     form, runs, images, hub, monkeypatch, tmp_path: Path
