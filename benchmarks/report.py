@@ -66,6 +66,12 @@ CASE_TABLE = [
         "onnxruntime (float and int8) vs PyTorch forward on CPU, batch 1 and 32, seed CNN and ViTs",
         "`case_onnx.py`",
     ),
+    (
+        "i",
+        "backbones (CLIP, SigLIP, SigLIP 2, DINOv2, DINOv3, ConvNeXt V2) x tuning modes: samples/s, peak RSS; "
+        "the recipes' parameters, FLOPs, activations (GPU: recipe sizes)",
+        "`case_backbones.py`",
+    ),
 ]
 
 

@@ -154,3 +154,25 @@ def test_attention_pooling_adds_its_parameters_to_the_head(twins: dict[str, Path
         lora.config.tuning["trainable_parameters"]
         == lora_parameters("dinov3_vit", RANK) + ATTENTION_POOL + HEAD
     )
+
+
+@pytest.mark.parametrize("mode", ["linear_probe", "lora"])
+def test_speed_switches_time_frozen_and_adapter_models(
+    mode: str, twins: dict[str, Path], tmp_path, monkeypatch
+):
+    """The timed channels_last / NCHW candidates run real steps of a frozen / LoRA ConvNeXt V2 untouched."""
+    from hf_aidetect.training import speed
+
+    monkeypatch.setattr(speed, "_cache_path", lambda: tmp_path / "speed_cache.json")
+    model, _ = build_model(
+        ModelArguments(model_name_or_path=str(twins["convnextv2"]), tuning=mode, lora_r=RANK)
+    )
+    before = {name: p.detach().clone() for name, p in model.state_dict().items()}
+    choice = speed.choose_speed_switches(
+        model, torch.device("cpu"), 32, 4, channels_last="auto", steps=1, rounds=1
+    )
+    assert choice.source == "measured" and set(choice.seconds_per_step) == {
+        "channels_last=False,bf16=False",
+        "channels_last=True,bf16=False",
+    }
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())

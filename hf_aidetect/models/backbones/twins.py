@@ -26,6 +26,7 @@ from transformers.image_utils import (
 )
 
 TOWER = {"num_hidden_layers": 2, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2}
+DINOV2 = {**{k: v for k, v in TOWER.items() if k != "intermediate_size"}, "mlp_ratio": 2}  # MLP width 64
 TEXT = {**TOWER, "vocab_size": 64, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
 
 
@@ -54,13 +55,13 @@ def _siglip2(size: int) -> PreTrainedModel:
 def _dinov2(size: int) -> PreTrainedModel:
     from transformers import Dinov2Config, Dinov2Model
 
-    return Dinov2Model(Dinov2Config(**TOWER, image_size=size, patch_size=8))
+    return Dinov2Model(Dinov2Config(**DINOV2, image_size=size, patch_size=8))
 
 
 def _dinov2_registers(size: int) -> PreTrainedModel:
     from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel
 
-    config = Dinov2WithRegistersConfig(**TOWER, image_size=size, patch_size=8, num_register_tokens=2)
+    config = Dinov2WithRegistersConfig(**DINOV2, image_size=size, patch_size=8, num_register_tokens=2)
     return Dinov2WithRegistersModel(config)
 
 
