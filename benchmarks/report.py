@@ -68,7 +68,7 @@ CASE_TABLE = [
     ),
     (
         "i",
-        "backbones (CLIP, SigLIP, SigLIP 2, DINOv2, DINOv3, ConvNeXt V2) x tuning modes: samples/s, peak RSS; "
+        "backbones (CLIP, SigLIP, SigLIP 2, DINOv2, DINOv3, ConvNeXt V2) x tuning modes: samples/s, RSS; "
         "the recipes' parameters, FLOPs, activations (GPU: recipe sizes)",
         "`case_backbones.py`",
     ),
