@@ -3,7 +3,8 @@
 For every backbone family (CLIP, SigLIP, SigLIP 2, DINOv2 with registers, DINOv3, ConvNeXt V2) and tuning mode
 (full, linear probe, LayerNorm-only, LoRA r=16): a fresh subprocess builds the model through ``build_model``
 (random weights, from a config: no Hub), then times training steps (forward + backward + AdamW over the
-trainable weights) on random batches and reports samples/s (median step) and its peak RSS (and the RSS
+trainable weights) on random batches and reports samples/s (its fastest step: the least disturbed by other
+work on a shared machine) and its peak RSS (and the RSS
 before the model was built, so the model's own share is visible). Sizes: ``tiny`` (the tests' twins: 2
 layers, width 32, 32 px) and ``small`` (6 layers, width 192, 112 px, patch 16; ConvNeXt V2 atto-like) on
 CPU; ``recipe`` (the recipes' architectures at 224 px, bf16 autocast, peak CUDA memory) with ``--device
@@ -14,7 +15,6 @@ image (``torch.utils.flop_counter``) and activations saved for backward per imag
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -116,7 +116,7 @@ def measure(family: str, mode: str, size: str, device: str, steps: int) -> dict[
     row = {
         "family": family, "mode": mode, "size": f"{size} @ {side} px", "batch": batch,
         "trainable": record["trainable_parameters"], "parameters": record["total_parameters"],
-        "samples/s": round(batch / statistics.median(times), 1),
+        "samples/s": round(batch / min(times), 1),
         "peak RSS MiB": round(peak_rss_mb(), 0), "RSS before model MiB": round(baseline, 0),
     }  # fmt: skip
     if device == "cuda":
@@ -253,7 +253,8 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     )
     notes = [
         "CPU rows: a fresh subprocess per row (so its peak RSS is its own; 'RSS before model' is torch + "
-        "transformers imported), fp32, median of the timed steps after one warm-up step; random weights "
+        "transformers imported), fp32, the fastest of the timed steps after one warm-up step (the least "
+        "disturbed by other work on a shared machine); random weights "
         f"built from configs. LoRA: rank {LORA_RANK}, alpha {2 * LORA_RANK}, on the attention projections "
         "(ConvNeXt V2: pwconv1 / pwconv2). Pooling: each family's default (CLIP / DINO: class token, "
         "SigLIP: its attention-pooling head, ConvNeXt V2: mean).",

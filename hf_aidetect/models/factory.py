@@ -212,4 +212,11 @@ def build_model(model_args: ModelArguments) -> tuple[PreTrainedModel, BaseImageP
         f"{count_parameters(model):,}",
         _config_image_size(model.config),
     )
+    if model_args.pooling != "auto" and not hasattr(model.config, "pooling"):
+        logger.warning(
+            "--pooling %s is ignored: %s keeps its own head (pooling applies to CLIP / SigLIP / DINO / "
+            "ConvNeXt V2 backbones).",
+            model_args.pooling,
+            type(model).__name__,
+        )
     return apply_tuning(model, model_args), processor

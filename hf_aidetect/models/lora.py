@@ -126,6 +126,8 @@ def apply_lora(
             f"--lora_save adapter is for CLIP / SigLIP / DINO / ConvNeXt V2 backbones (hf_aidetect's "
             f"backbone head); save {type(model).__name__} merged (--lora_save merged)."
         )
+    if args.lora_save == "adapter":
+        _base_reference(model.config)  # fail now, not after training, when there is no base to point to
     try:
         from peft import LoraConfig, get_peft_model
     except ImportError:

@@ -95,11 +95,11 @@ def apply_tuning(model: PreTrainedModel, args: TuningArguments) -> nn.Module:
     """``model`` with only ``args.tuning``'s weights trainable (a ``PeftModel`` for LoRA), counted."""
     mode = args.tuning
     total = count_parameters(model)
+    if hasattr(model.config, "frozen_backbone"):  # a saved probe trained on with another mode thaws
+        model.config.frozen_backbone = mode == "linear_probe"
+        model.train(model.training)  # a frozen backbone goes to eval mode now
     if mode == "linear_probe":
         _train_only(model, head_parameter_names(model), mode)
-        if hasattr(model.config, "frozen_backbone"):
-            model.config.frozen_backbone = True
-            model.train(model.training)  # the backbone goes to eval mode now
     elif mode == "layernorm":
         heads = head_parameter_names(model)
         norms = norm_parameter_names(model) - heads

@@ -174,3 +174,15 @@ def test_explain_picks_a_method_that_fits_the_backbone(
     image = _images(tmp_path)[2]
     assert main(["explain", str(folder), image, "--out", str(tmp_path / "maps")]) == 0
     assert len(list((tmp_path / "maps").glob("*.png"))) == 1
+
+
+def test_a_saved_detector_trains_on_at_another_side(twins: dict, tmp_path: Path) -> None:
+    model, processor = build_model(ModelArguments(model_name_or_path=str(twins["clip"]), pooling="mean"))
+    folder = _save(model.eval(), processor, tmp_path / "detector")
+    resized, resized_processor = build_model(ModelArguments(model_name_or_path=str(folder), image_size=48))
+    assert resized.config.backbone_config.image_size == 48 and resized_processor.crop_size["height"] == 48
+    pixels = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        expected = model.backbone(pixel_values=pixels, interpolate_pos_encoding=True).last_hidden_state
+        actual = resized.eval().backbone(pixel_values=pixels).last_hidden_state
+    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)

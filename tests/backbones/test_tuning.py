@@ -176,3 +176,16 @@ def test_speed_switches_time_frozen_and_adapter_models(
         "channels_last=True,bf16=False",
     }
     assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+
+
+def test_a_saved_probe_explains_and_thaws_when_tuned_further(twins: dict[str, Path], tmp_path: Path) -> None:
+    probe, _ = build_model(ModelArguments(model_name_or_path=str(twins["clip"]), tuning="linear_probe"))
+    probe.eval()  # inference: gradients reach the pixels (Grad-CAM, attention rollout, saliency)
+    pixels = torch.randn(1, 3, 32, 32, requires_grad=True)
+    probe(pixel_values=pixels).logits[0, 1].backward()
+    assert pixels.grad is not None and pixels.grad.abs().sum() > 0
+    probe.save_pretrained(tmp_path / "probe")
+    full, _ = build_model(ModelArguments(model_name_or_path=str(tmp_path / "probe"), tuning="full"))
+    full.train()
+    assert not full.config.frozen_backbone and full.backbone.training
+    assert full.config.tuning["trainable_parameters"] == full.config.tuning["total_parameters"]

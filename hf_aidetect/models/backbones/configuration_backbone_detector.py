@@ -60,8 +60,9 @@ class BackboneDetectorConfig(PretrainedConfig):
         image_size: Square input side in pixels (also set on the backbone config where it has one).
         head_dropout: Dropout before the linear head.
         attention_pool_heads: Heads of the ``attention`` pooling (default: the backbone's attention heads).
-        frozen_backbone: The backbone is not trained (linear probe): it runs under ``torch.no_grad`` in
-            eval mode, so dropout / stochastic depth never change its features.
+        frozen_backbone: The backbone is not trained (linear probe): it stays in eval mode (dropout /
+            stochastic depth never change its features) and, while the model trains, runs under
+            ``torch.no_grad``.
         backbone_checkpoint: Where the pre-trained backbone weights came from (a Hub id or a path), with
             ``backbone_revision``; an adapter-form save loads them from there.
         adapter: Set on adapter-form saves: ``{"subfolder": ..., "base_model": ..., "revision": ...}``.

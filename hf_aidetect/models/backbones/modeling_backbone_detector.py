@@ -132,7 +132,10 @@ class BackboneDetectorForImageClassification(BackboneDetectorPreTrainedModel):
     def pooled_features(self, pixel_values: torch.Tensor, **kwargs: Any) -> tuple[torch.Tensor, Any]:
         """(pooled features ``[B, hidden]``, the backbone's outputs) for ``config.pooling``."""
         backbone, pooling = self.config.backbone_config, self.config.pooling
-        with torch.no_grad() if self.config.frozen_backbone else contextlib.nullcontext():
+        # Training a linear probe: no graph through the frozen backbone. In eval mode gradients stay
+        # available, so explanations (Grad-CAM, attention rollout, saliency) reach the pixels.
+        frozen = self.config.frozen_backbone and self.training
+        with torch.no_grad() if frozen else contextlib.nullcontext():
             outputs = self._backbone_outputs(pixel_values, **kwargs)
         if pooling == "map" or (pooling == "mean" and backbone.model_type in CONVOLUTIONAL):
             return outputs.pooler_output, outputs  # SigLIP's MAP head / ConvNeXt's GAP + LayerNorm
