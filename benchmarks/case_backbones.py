@@ -3,7 +3,8 @@
 For every backbone family (CLIP, SigLIP, SigLIP 2, DINOv2 with registers, DINOv3, ConvNeXt V2) and tuning
 mode (full, linear probe, LayerNorm-only, LoRA r=16): a fresh subprocess builds the model through
 ``build_model`` (random weights, from a config: no Hub), then times training steps (forward + backward +
-AdamW over the trainable weights) on random batches and reports samples/s (median step, wall clock),
+AdamW over the trainable weights, one torch thread on CPU) on random batches and reports samples/s
+(median step, wall clock),
 samples per CPU second (median step, process CPU time: what other work on a shared machine disturbs
 least), its peak RSS and the RSS before the model was built (so the model's own share is visible).
 Sizes: ``tiny`` (the tests' twins: 2 layers, width 32, 32 px) and ``small`` (6 layers, width 192, 112 px,
@@ -92,6 +93,8 @@ def measure(family: str, mode: str, size: str, device: str, steps: int) -> dict[
 
     from hf_aidetect.models import build_model
 
+    if device == "cpu":  # one thread: its CPU time is the step's cost, whatever else shares the machine
+        torch.set_num_threads(1)
     baseline = current_rss_mb()
     args = model_arguments(family, mode, size)
     model = build_model(args)[0].to(device).train()
@@ -256,9 +259,10 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     )
     notes = [
         "CPU rows: a fresh subprocess per row (so its peak RSS is its own; 'RSS before model' is torch + "
-        "transformers imported), fp32, medians of the timed steps after one warm-up step: samples/s by the "
-        "wall clock, samples/CPU-s by this process's CPU time (all its threads), which other work on a "
-        "shared machine disturbs far less; random weights "
+        "transformers imported), fp32, one torch thread, medians of the timed steps after one warm-up step: "
+        "samples/s by the wall clock, samples/CPU-s by this process's CPU time, which other work on a "
+        "shared machine disturbs far less (with one thread no core is spent spinning at a barrier); "
+        "random weights "
         f"built from configs. LoRA: rank {LORA_RANK}, alpha {2 * LORA_RANK}, on the attention projections "
         "(ConvNeXt V2: pwconv1 / pwconv2). Pooling: each family's default (CLIP / DINO: class token, "
         "SigLIP: its attention-pooling head, ConvNeXt V2: mean).",
