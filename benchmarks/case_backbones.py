@@ -3,10 +3,9 @@
 For every backbone family (CLIP, SigLIP, SigLIP 2, DINOv2 with registers, DINOv3, ConvNeXt V2) and tuning
 mode (full, linear probe, LayerNorm-only, LoRA r=16): a fresh subprocess builds the model through
 ``build_model`` (random weights, from a config: no Hub), then times training steps (forward + backward +
-AdamW over the trainable weights, one torch thread on CPU) on random batches and reports samples/s
-(median step, wall clock),
-samples per CPU second (median step, process CPU time: what other work on a shared machine disturbs
-least), its peak RSS and the RSS before the model was built (so the model's own share is visible).
+AdamW over the trainable weights, one torch thread on CPU) on random batches. It reports samples/s
+(median step, wall clock), samples per CPU second (median step, process CPU time: what other work on a
+shared machine disturbs least), its peak RSS and the RSS before the model was built (the model's share).
 Sizes: ``tiny`` (the tests' twins: 2 layers, width 32, 32 px) and ``small`` (6 layers, width 192, 112 px,
 patch 16; ConvNeXt V2 atto-like) on CPU; ``recipe`` (the recipes' architectures at 224 px, bf16 autocast,
 peak CUDA memory) with ``--device cuda`` only. The recipes' table is exact accounting on the meta device:
