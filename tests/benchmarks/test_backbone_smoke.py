@@ -43,4 +43,4 @@ def test_every_tuning_mode_runs_the_suite_and_is_labelled_smoke(tmp_path: Path) 
         assert 0.0 <= row["test AP"] <= 1.0 and "checker" in row["per generator AP"]
         assert "stripes" in row["per generator AP"]
     table = (out / "backbone_smoke.md").read_text()
-    assert "random" in table and table.count("| dinov3_vit |") == len(MODES)
+    assert "random" in table and table.count("| suite | dinov3_vit |") == len(MODES)
