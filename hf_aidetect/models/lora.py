@@ -269,6 +269,48 @@ def adapter_base_problem(model_dir: str | os.PathLike) -> str | None:
     )
 
 
+def verify_adapter_folder(model_dir: str | os.PathLike) -> None:
+    """Raise ``ModelFileError`` unless an adapter-form save's adapter fits the model its config builds.
+
+    Cheap, nothing loaded: ``adapter_config.json`` parses, the adapter's safetensors header is whole, the
+    head tensors have the head's shapes and every LoRA pair ``A [r, in]`` / ``B [out, r]`` sits on a
+    module of the model with those sides.
+    """
+    from hf_aidetect.errors import ModelFileError
+    from hf_aidetect.models.integrity import load_config, read_json_file, safetensors_shapes
+
+    model_dir = Path(model_dir)
+    config = load_config(model_dir)
+    adapter_dir = model_dir / config.adapter.get("subfolder", ADAPTER_DIR)
+    rank = int(read_json_file(adapter_dir / ADAPTER_CONFIG).get("r", 0))
+    saved = safetensors_shapes(adapter_dir / ADAPTER_WEIGHTS)
+    from transformers import AutoModelForImageClassification
+
+    with torch.device("meta"):
+        expected = {
+            name: tuple(tensor.shape)
+            for name, tensor in AutoModelForImageClassification.from_config(config).state_dict().items()
+        }
+    problems = []
+    for key, shape in saved.items():
+        name = key.removeprefix(PEFT_PREFIX)
+        module, lora, _ = name.partition(".lora_")
+        if not lora:  # a head tensor (modules_to_save), saved under the model's own name
+            if expected.get(name) != shape:
+                problems.append(f"{key} {shape} (the model has {expected.get(name, 'no such tensor')})")
+            continue
+        weight = expected.get(f"{module}.weight")
+        side = None if weight is None else (weight[1] if lora.startswith("A") else weight[0])
+        fits = weight is not None and rank in shape and side in shape and len(shape) == len(weight)
+        if not fits:
+            problems.append(f"{key} {shape} (rank {rank} on {module} {weight})")
+    if problems:
+        raise ModelFileError(
+            f"the adapter in {adapter_dir} does not fit {model_dir / 'config.json'} ({len(problems)} "
+            f"tensors, e.g. {problems[0]}): re-save it (re-run the training) or download it again"
+        )
+
+
 def write_adapter_tensors(model_dir: str | os.PathLike, values: Mapping[str, torch.Tensor]) -> Path:
     """Overwrite head tensors (model parameter names) inside an adapter-form save's weights; atomic."""
     from safetensors import safe_open

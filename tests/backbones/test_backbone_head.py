@@ -144,7 +144,7 @@ print("RESULT" + json.dumps(scores))
 """
 
 
-@pytest.mark.parametrize("family", ["siglip2", "dinov3_vit"])
+@pytest.mark.parametrize("family", ["siglip2"])  # its patch sequence is cut by our code: the hardest case
 def test_pipeline_equals_predict_with_and_without_hf_aidetect(
     family: str, twins: dict, tmp_path: Path
 ) -> None:

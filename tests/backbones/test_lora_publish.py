@@ -131,16 +131,39 @@ def test_pushed_forms_give_the_local_predictions(
     np.testing.assert_allclose(json.loads(done.stdout.split("RESULT", 1)[1]), local, atol=1e-5)
 
 
-def test_an_adapter_on_a_local_base_is_not_pushed(twins, hub, monkeypatch, tmp_path: Path) -> None:
+def _local_adapter(twin: Path, out: Path) -> Path:
     from hf_aidetect.models import ModelArguments, build_model
     from hf_aidetect.models.lora import merge_lora, save_adapter_form
 
     model, _ = build_model(
-        ModelArguments(model_name_or_path=str(twins["siglip"]), tuning="lora", lora_r=2, lora_save="adapter")
+        ModelArguments(model_name_or_path=str(twin), tuning="lora", lora_r=2, lora_save="adapter")
     )
     merged, snapshot = merge_lora(model)
-    merged.save_pretrained(tmp_path / "out")
-    save_adapter_form(tmp_path / "out", merged, snapshot)
+    merged.save_pretrained(out)
+    save_adapter_form(out, merged, snapshot)
+    return out
+
+
+def test_an_adapter_on_a_local_base_is_not_pushed(twins, hub, monkeypatch, tmp_path: Path) -> None:
+    out = _local_adapter(twins["siglip"], tmp_path / "out")
     go_online(hub, monkeypatch, tmp_path / "no-token-file")
     with pytest.raises(HubError, match="local folder"):
-        push_to_hub(tmp_path / "out", f"{USER}/local-base", token=TOKEN)
+        push_to_hub(out, f"{USER}/local-base", token=TOKEN)
+
+
+def test_an_adapter_that_does_not_fit_its_config_is_refused(twins, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from hf_aidetect.errors import ModelFileError
+    from hf_aidetect.models.integrity import verify_model_folder
+
+    out = _local_adapter(twins["dinov3_vit"], tmp_path / "out")
+    verify_model_folder(out)  # the adapter as saved fits
+    path = out / "adapter" / "adapter_model.safetensors"
+    tensors = load_file(str(path))
+    key = next(k for k in tensors if "lora_A" in k)
+    tensors[key] = tensors[key][:, :-1].contiguous()  # one input column short: another model's adapter
+    save_file(tensors, str(path))
+    with pytest.raises(ModelFileError, match="does not fit"):
+        verify_model_folder(out)
+    assert main(["predict", str(out), str(tmp_path / "none.png")]) != 0
