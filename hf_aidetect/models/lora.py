@@ -263,9 +263,9 @@ def adapter_base_problem(model_dir: str | os.PathLike) -> str | None:
     if not Path(base).is_absolute():  # a Hub id (local bases are saved as absolute paths)
         return None
     return (
-        f"{model_dir} is a LoRA adapter on the local folder {base}, which nobody else can load: upload the "
-        "base model to the Hub and train from its id, or retrain with --lora_save merged. Nothing was "
-        "uploaded."
+        f"{model_dir} is a LoRA adapter on the local folder {base}, which nobody else can load: push with "
+        "--base-model USER/NAME (uploads that folder there and references it), or retrain with --lora_save "
+        "merged. Nothing was uploaded."
     )
 
 

@@ -19,8 +19,9 @@ from PIL import Image
 
 from hf_aidetect.cli import main
 from hf_aidetect.errors import HubError
-from hf_aidetect.publishing.push import push_to_hub, select_files
-from tests.publishing.conftest import TOKEN, USER, client_env, go_online, run_python
+from hf_aidetect.models import ModelArguments, build_model
+from hf_aidetect.publishing.push import check_output_dir, push_to_hub, select_files
+from tests.publishing.conftest import TOKEN, USER, client_env, go_online, run_cli, run_python
 from tests.training.conftest import FAST, write_tiny_dataset
 
 BASE_REPO = f"{USER}/twin-dinov2-registers"
@@ -132,26 +133,58 @@ def test_pushed_forms_give_the_local_predictions(
 
 
 def _local_adapter(twin: Path, out: Path) -> Path:
-    from hf_aidetect.models import ModelArguments, build_model
     from hf_aidetect.models.lora import merge_lora, save_adapter_form
 
-    model, _ = build_model(
+    model, processor = build_model(
         ModelArguments(model_name_or_path=str(twin), tuning="lora", lora_r=2, lora_save="adapter")
     )
     merged, snapshot = merge_lora(model)
     merged.save_pretrained(out)
+    processor.save_pretrained(out)
     save_adapter_form(out, merged, snapshot)
     return out
 
 
-def test_an_adapter_on_a_local_base_is_not_pushed(twins, hub, monkeypatch, tmp_path: Path) -> None:
+def test_an_adapter_on_a_local_base_is_pushed_with_its_base(
+    twins, images, hub, monkeypatch, tmp_path
+) -> None:
+    """Refused as it is (nobody could load a local base); --base-model uploads the base and points at it."""
     out = _local_adapter(twins["siglip"], tmp_path / "out")
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
     go_online(hub, monkeypatch, tmp_path / "no-token-file")
-    with pytest.raises(HubError, match="local folder"):
+    with pytest.raises(HubError, match="--base-model"):
         push_to_hub(out, f"{USER}/local-base", token=TOKEN)
+    env = client_env(hub, tmp_path / "cli_home")
+    done = run_cli(
+        ["push", str(out), "--repo-id", f"{USER}/local-base", "--base-model", f"{USER}/siglip-base"], env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert before == {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}  # untouched
+    stored = hub.store.get_repo(f"{USER}/local-base").resolve("main").tree
+    config = json.loads(hub.store.file_content(stored["config.json"]))
+    assert config["adapter"]["base_model"] == config["backbone_checkpoint"] == f"{USER}/siglip-base"
+    adapter_config = json.loads(hub.store.file_content(stored["adapter/adapter_config.json"]))
+    assert adapter_config["base_model_name_or_path"] == f"{USER}/siglip-base"
+    card = ModelCard(hub.store.file_content(stored["README.md"]).decode())
+    assert card.data.base_model == f"{USER}/siglip-base" and str(out.parent) not in card.text
+    assert "model.safetensors" in hub.store.get_repo(f"{USER}/siglip-base").resolve("main").tree
+    local = _predict(out, images, tmp_path / "local.csv")
+    script = SCRIPT.format(block=True, repo=f"{USER}/local-base", images=images)
+    done = run_python(script, client_env(hub, tmp_path / "fresh_home"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(json.loads(done.stdout.split("RESULT", 1)[1]), local, atol=1e-5)
 
 
-def test_an_adapter_that_does_not_fit_its_config_is_refused(twins, tmp_path: Path) -> None:
+def test_base_model_is_refused_for_a_whole_model(twins, tmp_path: Path) -> None:
+    out = tmp_path / "plain"
+    model, _ = build_model(ModelArguments(model_name_or_path=str(twins["dinov2"]), tuning="linear_probe"))
+    model.save_pretrained(out)
+    check_output_dir(out)
+    with pytest.raises(HubError, match="--base-model is for LoRA adapter saves"):
+        check_output_dir(out, base_model=f"{USER}/some-base")
+
+
+def test_an_adapter_that_does_not_fit_its_config_is_refused(twins, tmp_path: Path, capsys) -> None:
     from safetensors.torch import load_file, save_file
 
     from hf_aidetect.errors import ModelFileError
@@ -166,4 +199,7 @@ def test_an_adapter_that_does_not_fit_its_config_is_refused(twins, tmp_path: Pat
     save_file(tensors, str(path))
     with pytest.raises(ModelFileError, match="does not fit"):
         verify_model_folder(out)
-    assert main(["predict", str(out), str(tmp_path / "none.png")]) != 0
+    image = tmp_path / "face.png"
+    Image.new("RGB", (32, 32)).save(image)
+    assert main(["predict", str(out), str(image)]) != 0
+    assert "does not fit" in capsys.readouterr().err
