@@ -58,6 +58,6 @@ def publish_base(api: Any, output_dir: Path, base_model: str, private: bool | No
         api.model_info(base_model)
     except Exception as error:
         raise HubError(
-            f"--base-model {base_model}: the adapter's base folder {local} is gone and {base_model} is not on "
-            f"the Hub ({type(error).__name__}); upload the base model there first. Nothing was uploaded."
+            f"--base-model {base_model}: the adapter's base folder {local} is gone and {base_model} is not "
+            f"on the Hub ({type(error).__name__}); upload the base model there first. Nothing was uploaded."
         ) from error

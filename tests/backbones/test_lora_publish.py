@@ -175,6 +175,18 @@ def test_an_adapter_on_a_local_base_is_pushed_with_its_base(
     np.testing.assert_allclose(json.loads(done.stdout.split("RESULT", 1)[1]), local, atol=1e-5)
 
 
+def test_a_gone_base_folder_needs_the_base_on_the_hub(twins, hub, monkeypatch, tmp_path: Path) -> None:
+    import shutil
+
+    base = shutil.copytree(twins["dinov3_vit"], tmp_path / "base")
+    out = _local_adapter(base, tmp_path / "out")
+    shutil.rmtree(base)
+    go_online(hub, monkeypatch, tmp_path / "no-token-file")
+    with pytest.raises(HubError, match="is gone and .* is not on the Hub"):
+        push_to_hub(out, f"{USER}/gone-base", token=TOKEN, base_model=f"{USER}/never-pushed")
+    assert not HfApi(token=TOKEN).repo_exists(f"{USER}/gone-base")  # nothing was uploaded
+
+
 def test_base_model_is_refused_for_a_whole_model(twins, tmp_path: Path) -> None:
     out = tmp_path / "plain"
     model, _ = build_model(ModelArguments(model_name_or_path=str(twins["dinov2"]), tuning="linear_probe"))
