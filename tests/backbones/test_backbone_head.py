@@ -186,3 +186,16 @@ def test_a_saved_detector_trains_on_at_another_side(twins: dict, tmp_path: Path)
         expected = model.backbone(pixel_values=pixels, interpolate_pos_encoding=True).last_hidden_state
         actual = resized.eval().backbone(pixel_values=pixels).last_hidden_state
     torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6)
+
+
+def test_attention_switch_reaches_the_backbone_quietly(twins: dict, caplog) -> None:
+    """Attention rollout asks for eager attention: head and backbone switch, and no warning is logged."""
+    model, _ = build_model(ModelArguments(model_name_or_path=str(twins["dinov2"]), pooling="attention"))
+    model.set_attn_implementation("sdpa")
+    with caplog.at_level("WARNING"):
+        model.set_attn_implementation("eager")
+    assert model.config._attn_implementation == "eager" == model.backbone.config._attn_implementation
+    assert not [r for r in caplog.records if "attention implementation" in r.getMessage()]
+    pixels = torch.randn(1, 3, 32, 32)
+    attentions = model(pixel_values=pixels, output_attentions=True).attentions
+    assert len(attentions) == 2 and attentions[0].shape[-1] == 1 + 16  # class token + 4 x 4 patches

@@ -80,6 +80,9 @@ class BackboneDetectorPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     # forward takes no **kwargs: Trainer must scale the loss itself under gradient accumulation.
     accepts_loss_kwargs = False
+    # set_attn_implementation reaches the backbone (it has its own config); transformers' source heuristic
+    # would refuse because of AttentionPooling, whose nn.MultiheadAttention does not depend on the switch.
+    _can_set_attn_implementation_cached_value = True
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
