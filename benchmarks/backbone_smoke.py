@@ -58,7 +58,7 @@ def run_one(data: Path, twin: Path, mode: str, out: Path, epochs: int, image_siz
     per_source = ", ".join(
         f"{row['source']} {row['average_precision']:.3f}"
         for row in report.get("per_source") or []
-        if row.get("average_precision") is not None
+        if row.get("average_precision") is not None and row.get("num_fake")  # generators, not the reals
     )
     return {
         "rows": LABEL,

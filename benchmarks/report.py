@@ -72,6 +72,12 @@ CASE_TABLE = [
         "the recipes' parameters, FLOPs, activations (GPU: recipe sizes)",
         "`case_backbones.py`",
     ),
+    (
+        "j",
+        "backbone smoke rows: every family x tuning mode (random-init twins) through the quality suite's "
+        "cross-generator set, end to end",
+        "`case_backbone_smoke.py`, `backbone_smoke.py`",
+    ),
 ]
 
 

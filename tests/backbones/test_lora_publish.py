@@ -182,7 +182,7 @@ def test_a_gone_base_folder_needs_the_base_on_the_hub(twins, hub, monkeypatch, t
     out = _local_adapter(base, tmp_path / "out")
     shutil.rmtree(base)
     go_online(hub, monkeypatch, tmp_path / "no-token-file")
-    with pytest.raises(HubError, match="is gone and .* is not on the Hub"):
+    with pytest.raises(HubError, match=r"is gone and .* is not on the Hub"):
         push_to_hub(out, f"{USER}/gone-base", token=TOKEN, base_model=f"{USER}/never-pushed")
     assert not HfApi(token=TOKEN).repo_exists(f"{USER}/gone-base")  # nothing was uploaded
 
