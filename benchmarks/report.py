@@ -67,6 +67,18 @@ CASE_TABLE = [
         "`case_onnx.py`",
     ),
     (
+        "i",
+        "backbones (CLIP, SigLIP, SigLIP 2, DINOv2, DINOv3, ConvNeXt V2) x tuning modes: samples/s, RSS; "
+        "the recipes' parameters, FLOPs, activations (GPU: recipe sizes)",
+        "`case_backbones.py`",
+    ),
+    (
+        "j",
+        "backbone smoke rows: every family x tuning mode (random-init twins) through the quality suite's "
+        "cross-generator set, end to end",
+        "`case_backbone_smoke.py`, `backbone_smoke.py`",
+    ),
+    (
         "s",
         "streaming vs map-style from local shards at 0/2/N workers; peak RSS 20k vs 200k; first batch",
         "`case_streaming.py`",

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ DEFAULT_OPSET = 18  # onnxruntime >= 1.14, onnx.js / transformers.js and most se
 QUANTIZATIONS = ("int8",)
 EXTERNAL_DATA_BYTES = 1_800_000_000  # protobuf's 2 GiB limit, with room for the graph itself
 _NOISY_LOGGERS = ("torch.onnx._internal.exporter._registration", "onnxscript", "onnx_ir", "torch.export")
+TORCH_CHECK_SWITCH = "TRANSFORMERS_DISABLE_TORCH_CHECK"
 VERSIONED = ("torch", "onnx", "onnxscript", "onnxruntime", "transformers", "hf_aidetect")
 
 
@@ -75,10 +77,17 @@ class _LogitsOnly(torch.nn.Module):
 
 @contextlib.contextmanager
 def _quiet_exporter() -> Iterator[None]:
-    """The exporter warns about torchvision ops and deprecated pytree APIs: not the user's business."""
+    """The exporter warns about torchvision ops and deprecated pytree APIs: not the user's business.
+
+    transformers' input checks (``torch_compilable_check``: e.g. SigLIP 2's "spatial shapes are positive")
+    trace to ``aten._is_all_true``, which has no ONNX op; they are off while tracing, and the parity proof
+    checks the graph instead.
+    """
     saved = {name: logging.getLogger(name).level for name in _NOISY_LOGGERS}
+    saved_check = os.environ.get(TORCH_CHECK_SWITCH)
     for name in _NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    os.environ[TORCH_CHECK_SWITCH] = "1"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -86,6 +95,10 @@ def _quiet_exporter() -> Iterator[None]:
     finally:
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+        if saved_check is None:
+            os.environ.pop(TORCH_CHECK_SWITCH, None)
+        else:
+            os.environ[TORCH_CHECK_SWITCH] = saved_check
 
 
 def export_graph(model: torch.nn.Module, side: int, path: Path, opset: int = DEFAULT_OPSET) -> None:

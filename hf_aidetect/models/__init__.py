@@ -13,6 +13,7 @@ from typing import Any
 
 from transformers import AutoConfig, AutoModelForImageClassification
 
+from hf_aidetect.models.backbones import BackboneDetectorConfig, BackboneDetectorForImageClassification
 from hf_aidetect.models.seed_cnn import SeedCNNConfig, SeedCNNForImageClassification
 
 AutoConfig.register(SeedCNNConfig.model_type, SeedCNNConfig, exist_ok=True)
@@ -29,7 +30,13 @@ _LAZY_ATTRIBUTES = {
     "count_parameters": "hf_aidetect.models.factory",
 }
 
-__all__ = ["SeedCNNConfig", "SeedCNNForImageClassification", *_LAZY_ATTRIBUTES]
+__all__ = [
+    "BackboneDetectorConfig",
+    "BackboneDetectorForImageClassification",
+    "SeedCNNConfig",
+    "SeedCNNForImageClassification",
+    *_LAZY_ATTRIBUTES,
+]
 
 
 def __getattr__(name: str) -> Any:

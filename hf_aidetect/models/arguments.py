@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.models.tuning_arguments import TuningArguments
 
 
 def parse_overrides(value: dict[str, Any] | str | None) -> dict[str, Any]:
@@ -38,8 +39,9 @@ def parse_overrides(value: dict[str, Any] | str | None) -> dict[str, Any]:
 
 
 @dataclass
-class ModelArguments:
-    """What to fine-tune: a checkpoint (``model_name_or_path``) or a fresh model (``model_type``)."""
+class ModelArguments(TuningArguments):
+    """What to fine-tune: a checkpoint (``model_name_or_path``) or a fresh model (``model_type``), and how
+    much of it trains (:class:`~hf_aidetect.models.tuning_arguments.TuningArguments`)."""
 
     model_name_or_path: str | None = field(
         default=None,
@@ -82,7 +84,7 @@ class ModelArguments:
     )
     freeze_backbone: bool = field(
         default=False,
-        metadata={"help": "Train only the classification head; every backbone weight is frozen."},
+        metadata={"help": "Train only the classification head (the same as --tuning linear_probe)."},
     )
     trust_remote_code: bool = field(
         default=False,
@@ -112,3 +114,4 @@ class ModelArguments:
             value = getattr(self, name)
             if value is not None and len(value) not in (1, 3):
                 raise ConfigError(f"--{name} takes 1 or 3 numbers, got {value}.")
+        self.validate_tuning(self.freeze_backbone)

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from transformers import (
     AutoConfig,
     AutoImageProcessor,
@@ -28,13 +27,13 @@ from hf_aidetect.data.preprocessing.config import InputSpec, size_field
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.resolution import resize_model_input
+from hf_aidetect.models.tuning import count_parameters
 
 logger = logging.getLogger(__name__)
 
 # ViT-in21k and our fresh models normalise to [-1, 1]; ImageNet checkpoints bring their own processor.
 DEFAULT_MEAN = (0.5, 0.5, 0.5)
 DEFAULT_STD = (0.5, 0.5, 0.5)
-HEAD_PREFIXES = ("classifier", "cls_classifier", "distillation_classifier", "head", "fc")
 
 
 def _label_kwargs() -> dict[str, Any]:
@@ -126,6 +125,8 @@ def _warn_on_label_order(path: str, config: PretrainedConfig) -> None:
 
 
 def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImageProcessor]:
+    from hf_aidetect.models.backbones import builder
+
     path = str(args.model_name_or_path)
     hub = {
         "revision": args.model_revision,
@@ -134,6 +135,8 @@ def _from_checkpoint(args: ModelArguments) -> tuple[PreTrainedModel, BaseImagePr
     }
     try:
         config = AutoConfig.from_pretrained(path, **hub)
+        if builder.is_backbone_family(config.model_type):
+            return builder.build_from_checkpoint(args, config)
         _warn_on_label_order(path, config)
         _checked_overrides(type(config), dict(args.config_overrides or {}), config)
         for key, value in {**(args.config_overrides or {}), **_label_kwargs()}.items():
@@ -176,46 +179,44 @@ def processor_at_size(processor: BaseImageProcessor, size: int) -> BaseImageProc
 
 
 def freeze_backbone(model: PreTrainedModel) -> int:
-    """Freeze every parameter outside the classification head; returns the number still trainable."""
-    base = getattr(model, getattr(model, "base_model_prefix", ""), None)
-    if isinstance(base, torch.nn.Module) and base is not model:
-        frozen_prefix = f"{model.base_model_prefix}."
-        is_head = lambda name: not name.startswith(frozen_prefix)  # noqa: E731
-    else:
-        is_head = lambda name: name.split(".")[0] in HEAD_PREFIXES  # noqa: E731
-    for name, parameter in model.named_parameters():
-        parameter.requires_grad = is_head(name)
-    trainable = count_parameters(model, trainable_only=True)
-    if trainable == 0 or trainable == count_parameters(model):
-        raise ConfigError(
-            f"--freeze_backbone cannot find the classification head of {type(model).__name__}; "
-            "train without --freeze_backbone."
-        )
-    logger.info(
-        "Backbone frozen: %s of %s parameters trainable.", f"{trainable:,}", f"{count_parameters(model):,}"
-    )
-    return trainable
+    """Freeze every parameter outside the classification head (``--tuning linear_probe``); returns the
+    number still trainable."""
+    from hf_aidetect.models.tuning import apply_tuning
+    from hf_aidetect.models.tuning_arguments import TuningArguments
 
-
-def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
-    """Number of (trainable) parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    apply_tuning(model, TuningArguments(tuning="linear_probe"))
+    return count_parameters(model, trainable_only=True)
 
 
 def build_model(model_args: ModelArguments) -> tuple[PreTrainedModel, BaseImageProcessor]:
-    """Model with 2 labels (real=0, fake=1) + its image processor, from a checkpoint or from a config."""
+    """Model with 2 labels (real=0, fake=1) + its image processor, from a checkpoint or from a config.
+
+    CLIP / SigLIP / DINO / ConvNeXt V2 backbones get hf_aidetect's backbone head
+    (:mod:`hf_aidetect.models.backbones`); ``--tuning`` then picks which weights train
+    (:mod:`hf_aidetect.models.tuning`; a ``PeftModel`` for LoRA).
+    """
+    from hf_aidetect.models.backbones import builder
+    from hf_aidetect.models.tuning import apply_tuning
+
     if model_args.model_name_or_path:
         if model_args.model_type:
             logger.info("--model_name_or_path is set; ignoring --model_type %s.", model_args.model_type)
         model, processor = _from_checkpoint(model_args)
+    elif builder.is_backbone_family(model_args.model_type):
+        model, processor = builder.build_from_config(model_args)
     else:
         model, processor = _from_config(model_args)
-    if model_args.freeze_backbone:
-        freeze_backbone(model)
     logger.info(
         "Built %s (%s parameters), input %s px.",
         type(model).__name__,
         f"{count_parameters(model):,}",
         _config_image_size(model.config),
     )
-    return model, processor
+    if model_args.pooling != "auto" and not hasattr(model.config, "pooling"):
+        logger.warning(
+            "--pooling %s is ignored: %s keeps its own head (pooling applies to CLIP / SigLIP / DINO / "
+            "ConvNeXt V2 backbones).",
+            model_args.pooling,
+            type(model).__name__,
+        )
+    return apply_tuning(model, model_args), processor

@@ -145,6 +145,11 @@ def verify_model_folder(folder: str | Path, *, check_architecture: bool = True) 
     (skipped, with a log line, for configs of custom code that is not registered in this process).
     """
     folder = Path(folder)
+    from hf_aidetect.models.lora import is_adapter_folder, verify_adapter_folder
+
+    if is_adapter_folder(folder) and not (folder / SAFE_WEIGHTS).is_file():  # a LoRA adapter-form save
+        verify_adapter_folder(folder)
+        return
     config = load_config(folder)
     saved = weight_shapes(folder)
     if not check_architecture or saved is None:

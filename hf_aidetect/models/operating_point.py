@@ -10,7 +10,8 @@ The final layer is found generically and **verified**: every module with a ``[nu
 candidate, tried last-first (then all of them at once, for heads that average two classifiers such as
 distilled DeiT); a candidate is kept only when a forward pass on example inputs shows the logit margin
 moved by exactly the shift. The saved weights are then patched in place: only those bias tensors change
-in ``model.safetensors`` (or its shards), written to a temporary file and renamed over the old one.
+in ``model.safetensors`` (or its shards; an adapter-form LoRA save: in its adapter file, which holds the
+head), written to a temporary file and renamed over the old one.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def write_folded_biases(model_dir: str | Path, model: nn.Module, parameters: Seq
 
     model_dir = Path(model_dir)
     values = dict(model.named_parameters())
+    from hf_aidetect.models.lora import is_adapter_folder, write_adapter_tensors
+
+    if is_adapter_folder(model_dir) and not (model_dir / SAFETENSORS).is_file():
+        return [write_adapter_tensors(model_dir, {name: values[name] for name in parameters})]
     written = []
     for path, names in _weight_files(model_dir, parameters).items():
         with safe_open(str(path), framework="pt") as handle:

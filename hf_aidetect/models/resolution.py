@@ -4,9 +4,10 @@ A ViT fine-tuned on 256 px faces should see the whole face at 256 px, not a 224 
 copy. :func:`resize_model_input` rebuilds the model with ``config.image_size = size`` and copies every
 weight over; a position-embedding table whose shape changed is resampled by the model's own
 ``interpolate_pos_encoding`` (bicubic over the patch grid, class tokens kept: transformers' code for
-``interpolate_pos_encoding=True``). Interpolating once at load time instead of at every forward gives the
-same embeddings at that side, and the saved model is a plain checkpoint at the new side:
-``pipeline("image-classification")`` needs no extra flag. Convolutional models need no change at all.
+``interpolate_pos_encoding=True``; also the CLIP / SigLIP tables of a saved backbone detector).
+Interpolating once at load time instead of at every forward gives the same embeddings at that side, and
+the saved model is a plain checkpoint at the new side: ``pipeline("image-classification")`` needs no
+extra flag. Convolutional models need no change at all.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def resize_model_input(model: PreTrainedModel, size: int) -> PreTrainedModel:
         return model
     config = copy.deepcopy(model.config)
     config.image_size = int(size)
+    backbone = getattr(config, "backbone_config", None)  # hf_aidetect's backbone head: the tower's own side
+    if backbone is not None and hasattr(backbone, "image_size"):
+        backbone.image_size = int(size)
     with torch.random.fork_rng(devices=[]):  # building the new model must not move the training RNG
         resized = type(model)(config)
     state = model.state_dict()
@@ -44,13 +48,18 @@ def resize_model_input(model: PreTrainedModel, size: int) -> PreTrainedModel:
 
 def _resampled(model: PreTrainedModel, name: str, shape: torch.Size, size: int) -> torch.Tensor:
     owner_name, _, attribute = name.rpartition(".")
+    if attribute == "weight" and owner_name.endswith(".position_embedding"):  # CLIP / SigLIP: nn.Embedding
+        owner_name, _, attribute = owner_name.rpartition(".")
     owner = model.get_submodule(owner_name)
-    if attribute != "position_embeddings" or not hasattr(owner, "interpolate_pos_encoding"):
+    if attribute not in ("position_embeddings", "position_embedding") or not hasattr(
+        owner, "interpolate_pos_encoding"
+    ):
         raise ConfigError(
             f"--image_size {size}: {type(model).__name__}'s weight {name} depends on the input side and "
             "transformers has no interpolation for it; fine-tune at the checkpoint's own size (drop "
             "--image_size) or pick a model with interpolatable position embeddings (ViT, DeiT, DINOv2)."
         )
-    with torch.no_grad():
-        probe = torch.zeros(shape, dtype=owner.position_embeddings.dtype)
-        return owner.interpolate_pos_encoding(probe, size, size).detach().clone()
+    table = model.get_parameter(name)
+    with torch.no_grad():  # a [1, tokens, width] probe: ViT / DINOv2 tables are [1, N, D], CLIP's [N, D]
+        probe = torch.zeros(1, shape[-2], shape[-1], dtype=table.dtype)
+        return owner.interpolate_pos_encoding(probe, size, size).reshape(shape).detach().clone()

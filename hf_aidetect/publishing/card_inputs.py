@@ -80,6 +80,9 @@ class CardInputs:
     framework_versions: dict[str, str] = field(default_factory=dict)
     onnx_export: dict[str, Any] = field(default_factory=dict)
     space_id: str | None = None
+    tuning: dict[str, Any] = field(default_factory=dict)
+    adapter: dict[str, Any] = field(default_factory=dict)
+    backbone: dict[str, Any] = field(default_factory=dict)
 
 
 def read_json(path: Path) -> Any:
@@ -284,7 +287,7 @@ def collect_card_inputs(
     best_entry = best_log_entry(state)
     validation = strip_metrics(best_entry, "eval_") or strip_metrics(results, "validation_")
     dataset = extra.get("dataset") or data_root
-    base_model = extra.get("base_model") or extra.get("finetuned_from")
+    base_model = extra.get("base_model") or extra.get("finetuned_from") or config.get("backbone_checkpoint")
     id2label = {int(k): str(v) for k, v in (config.get("id2label") or {}).items()}
     hyperparameters = dict(extra.get("hyperparameters") or {})
     return CardInputs(
@@ -318,6 +321,9 @@ def collect_card_inputs(
         framework_versions=dict(extra.get("framework_versions") or framework_versions()),
         onnx_export=_onnx_export(output_dir),
         space_id=extra.get("space_id"),
+        tuning=dict(config.get("tuning") or {}),
+        adapter=dict(config.get("adapter") or {}),
+        backbone=_backbone(config),
     )
 
 
@@ -327,6 +333,12 @@ def _onnx_export(output_dir: Path) -> dict[str, Any]:
     if not isinstance(report, dict):
         return {}
     return {**report, "processor": read_json(output_dir / "onnx" / "preprocessor_config.json") or {}}
+
+
+def _backbone(config: dict[str, Any]) -> dict[str, Any]:
+    from hf_aidetect.publishing.card_tuning import backbone_summary
+
+    return backbone_summary(config)
 
 
 def _train_sources(summary: Any) -> dict[str, int]:

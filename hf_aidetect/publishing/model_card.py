@@ -33,6 +33,7 @@ from hf_aidetect.publishing.card_sections import (
     operating_table,
     report_figures,
 )
+from hf_aidetect.publishing.card_tuning import tuning_text
 from hf_aidetect.publishing.tables import fmt, markdown_table, metric, plain
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ REMEMBERED = ("license", "language", "tags", "base_model", "dataset", "model_nam
 ARCHITECTURES = {
     "vit": "Vision Transformer (ViT) image classifier",
     "seed_cnn": "compact convolutional network (hf_aidetect seed CNN)",
+    "backbone_detector": "pre-trained vision backbone with a linear real / fake head (hf_aidetect)",
 }
 # (metric key in our results, model-index metric type, display name) — fake is the positive class.
 MODEL_INDEX_METRICS = (
@@ -260,6 +262,8 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         plots=inputs.plots,
         versions=sorted(inputs.framework_versions.items()),
         **deploy_fields(inputs),
+        tuning_text=tuning_text(inputs.tuning, inputs.backbone, inputs.adapter),
+        adapter=inputs.adapter,
     )
 
 

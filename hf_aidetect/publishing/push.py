@@ -13,6 +13,7 @@ push is safe (unchanged files are skipped by the Hub).
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from typing import Any
 
 from hf_aidetect.errors import HubError, ModelFileError
 from hf_aidetect.models.integrity import verify_model_folder
+from hf_aidetect.publishing.adapter_base import publish_base, rebased_files
 from hf_aidetect.publishing.card_inputs import CARD_DATA_FILE, collect_card_inputs, read_json
 from hf_aidetect.publishing.hub_errors import hub_error
 from hf_aidetect.publishing.model_card import render_model_card
@@ -34,6 +36,7 @@ DEFAULT_ALLOW_PATTERNS = (
     "*.safetensors.index.json",
     "config.json",
     "preprocessor_config.json",
+    "adapter/adapter_config.json",  # a LoRA model saved as an adapter (its weights match *.safetensors)
     "processor_config.json",
     "*.py",
     "README.md",
@@ -115,26 +118,39 @@ def select_files(
     return selected
 
 
-def check_output_dir(output_dir: Path) -> None:
+def check_output_dir(output_dir: Path, base_model: str | None = None) -> None:
     """Refuse folders that are not a saved model, or whose model does not load (nothing is uploaded then):
     config.json must parse, every safetensors header must read and cover its file, and the weights' names
     and shapes must be those of the model the config builds."""
     if not output_dir.is_dir():
         raise HubError(f"Output folder {output_dir} does not exist: pass the OUTPUT_DIR of a training run.")
-    if not (output_dir / "config.json").is_file() or not any(output_dir.glob("*.safetensors")):
+    from hf_aidetect.models.lora import adapter_base_problem, is_adapter_folder
+
+    has_weights = any(output_dir.glob("*.safetensors")) or is_adapter_folder(output_dir)
+    if not (output_dir / "config.json").is_file() or not has_weights:
         raise HubError(
             f"{output_dir} has no config.json + *.safetensors at its top level: pass a training OUTPUT_DIR "
             "(after `hf-aidetect train` finished) or a folder written by save_pretrained."
         )
+    if base_model and not is_adapter_folder(output_dir):
+        raise HubError(
+            f"--base-model is for LoRA adapter saves (--lora_save adapter); {output_dir} holds the whole "
+            "model: push it without --base-model. Nothing was uploaded."
+        )
+    problem = adapter_base_problem(output_dir)
+    if problem and not base_model:
+        raise HubError(problem)
     try:
         verify_model_folder(output_dir)
     except ModelFileError as error:
         raise HubError(f"{error}. Nothing was uploaded.") from error
 
 
-def render_card_bytes(output_dir: Path, repo_id: str, space_id: str | None = None) -> bytes | None:
+def render_card_bytes(
+    output_dir: Path, repo_id: str, space_id: str | None = None, config: dict[str, Any] | None = None
+) -> bytes | None:
     """The card re-rendered with the repo id (and the Space that runs it), or None to keep an existing
-    README.md that is not ours."""
+    README.md that is not ours. ``config`` replaces the folder's ``config.json`` (a rebased adapter's)."""
     has_inputs = any((output_dir / name).is_file() for name in CARD_INPUT_FILES)
     if (output_dir / "README.md").is_file() and not has_inputs:
         return None
@@ -142,7 +158,7 @@ def render_card_bytes(output_dir: Path, repo_id: str, space_id: str | None = Non
     extra = {"repo_id": repo_id, "model_name": saved.get("model_name") or repo_id.split("/")[-1]}
     if space_id:
         extra["space_id"] = space_id
-    card = render_model_card(collect_card_inputs(output_dir, extra=extra))
+    card = render_model_card(collect_card_inputs(output_dir, config=config, extra=extra))
     return str(card).encode("utf-8")
 
 
@@ -188,16 +204,21 @@ def resolve_token(token: str | None) -> str:
     return token
 
 
-def _operations(output_dir: Path, files: Sequence[str], card: bytes | None) -> list[Any]:
+def _operations(
+    output_dir: Path, files: Sequence[str], card: bytes | None, replaced: dict[str, bytes] | None = None
+) -> list[Any]:
+    """One addition per file; ``card`` and ``replaced`` (path -> bytes) are uploaded from memory."""
     from huggingface_hub import CommitOperationAdd
 
+    in_memory = {**(replaced or {}), **({"README.md": card} if card is not None else {})}
     operations = [
         CommitOperationAdd(path_in_repo=relative, path_or_fileobj=str(output_dir / relative))
         for relative in files
-        if not (relative == "README.md" and card is not None)
+        if relative not in in_memory
     ]
-    if card is not None:
-        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card))
+    operations += [
+        CommitOperationAdd(path_in_repo=path, path_or_fileobj=data) for path, data in in_memory.items()
+    ]
     return operations
 
 
@@ -221,19 +242,21 @@ def push_to_hub(
     ignore_patterns: Sequence[str] | None = None,
     regenerate_card: bool = True,
     space_id: str | None = None,
+    base_model: str | None = None,
 ) -> PushResult:
     """Create (if needed) ``repo_id`` and upload the publishable files of ``output_dir`` in one commit.
 
     ``repo_id`` defaults to ``<your user>/<folder name>``; a bare ``NAME`` goes under your user. ``revision``
     is a branch, created from ``main`` when missing. ``endpoint`` defaults to ``HF_ENDPOINT``. The local
     folder is never modified. ``space_id``: the card's Deploy section links that Space (pushed by
-    :func:`~hf_aidetect.publishing.space.push_space`). Raises :class:`HubError` with what to do on any
-    failure.
+    :func:`~hf_aidetect.publishing.space.push_space`). ``base_model``: the Hub id a LoRA adapter save
+    references as its base (its local base folder is uploaded there first; see
+    :mod:`hf_aidetect.publishing.adapter_base`). Raises :class:`HubError` with what to do on any failure.
     """
     from huggingface_hub import HfApi, get_token
 
     output_dir = Path(output_dir)
-    check_output_dir(output_dir)
+    check_output_dir(output_dir, base_model)
     token = resolve_token(token)
     api = HfApi(endpoint=endpoint, token=token)
     target = repo_id or output_dir.resolve().name
@@ -243,9 +266,13 @@ def push_to_hub(
         else:
             api.whoami()  # fail fast, with a clear message, on a bad token or an unreachable server
         files = select_files(output_dir, allow_patterns, ignore_patterns)
-        card = render_card_bytes(output_dir, target, space_id) if regenerate_card else None
+        replaced = rebased_files(output_dir, base_model) if base_model else {}
+        config = json.loads(replaced["config.json"]) if replaced else None
+        card = render_card_bytes(output_dir, target, space_id, config) if regenerate_card else None
         check_no_secret(output_dir, files, card, {token, get_token() or ""})
-        return _upload(api, output_dir, target, files, card, private, revision, commit_message)
+        if base_model:
+            publish_base(api, output_dir, base_model, private)
+        return _upload(api, output_dir, target, files, card, private, revision, commit_message, replaced)
     except HubError:
         raise
     except Exception as error:
@@ -261,6 +288,7 @@ def _upload(
     private: bool | None,
     revision: str | None,
     commit_message: str | None,
+    replaced: dict[str, bytes] | None = None,
 ) -> PushResult:
     repo_url = api.create_repo(repo_id, private=private or None, exist_ok=True)
     if private and not api.model_info(repo_id).private:
@@ -276,7 +304,7 @@ def _upload(
     def commit() -> Any:
         return api.create_commit(
             repo_id,
-            operations=_operations(output_dir, files, card),
+            operations=_operations(output_dir, files, card, replaced),
             commit_message=commit_message or _default_message(output_dir),
             revision=branch,
         )

@@ -26,6 +26,7 @@ PACKAGE = "hf_aidetect"
 VENDORED_SUFFIXES = (".py", ".md")
 # Provided by the Space itself (sdk_version) or only needed for training / tests.
 NOT_REQUIRED = {"gradio", "optuna", "pytest", "pytest-timeout", "ruff", "playwright"}
+SPACE_EXTRAS = {'extra=="peft"'}
 _SPACE_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 
 APP_TEMPLATE = '''"""Gradio Space for {model}: the app that `hf-aidetect app {model}` serves.
@@ -77,11 +78,14 @@ def check_space_id(space_id: str) -> str:
 
 
 def requirements() -> str:
-    """``requirements.txt``: hf_aidetect's own dependencies (gradio comes with the Space's SDK)."""
+    """``requirements.txt``: hf_aidetect's own dependencies (gradio comes with the Space's SDK), and peft,
+    which a LoRA adapter-form model needs to load."""
     lines = []
     for requirement in metadata.requires(PACKAGE) or []:
-        if ";" in requirement:  # extras (dev, optuna, export, app) are not what the app needs
+        marker = requirement.partition(";")[2].replace(" ", "").replace("'", '"')
+        if marker and marker not in SPACE_EXTRAS:  # other extras (dev, optuna, export, app): not needed
             continue
+        requirement = requirement.partition(";")[0].strip()
         name = re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0].lower()
         if name not in NOT_REQUIRED:
             lines.append(requirement)

@@ -19,7 +19,14 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
 
 from hf_aidetect.errors import ModelFileError
 from hf_aidetect.files import PARTIAL_MARK, is_partial, remove_directory
-from hf_aidetect.models.integrity import check_torch_archive, load_config, read_json_file, weight_shapes
+from hf_aidetect.models.integrity import (
+    check_torch_archive,
+    load_config,
+    read_json_file,
+    safetensors_shapes,
+    weight_shapes,
+)
+from hf_aidetect.models.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +91,7 @@ def checkpoint_problems(
         problems.append(f"{TRAINER_STATE} is cut off or corrupt")
     sharded = any((folder / marker).exists() for marker in SHARDED_MARKERS)
     if not sharded:
-        for problem in (_file_problem(load_config, folder), _file_problem(weight_shapes, folder)):
+        for problem in _weight_problems(folder):
             if problem:
                 problems.append(problem.replace(str(folder) + "/", "").replace(str(folder), "the folder"))
     if needs_optimizer and not sharded:
@@ -96,6 +103,16 @@ def checkpoint_problems(
     if (folder / SCALER).is_file() and _file_problem(check_torch_archive, folder / SCALER):
         problems.append(f"{SCALER} is cut off or corrupt")
     return problems
+
+
+def _weight_problems(folder: Path) -> list[str | None]:
+    """Config + weights; a LoRA run's checkpoint holds the adapter + head (peft's files) instead."""
+    if (folder / ADAPTER_WEIGHTS).is_file() and not (folder / "config.json").is_file():
+        return [
+            _file_problem(read_json_file, folder / ADAPTER_CONFIG),
+            _file_problem(safetensors_shapes, folder / ADAPTER_WEIGHTS),
+        ]
+    return [_file_problem(load_config, folder), _file_problem(weight_shapes, folder)]
 
 
 def checkpoint_folders(output_dir: str | Path) -> list[tuple[int, Path]]:

@@ -29,6 +29,7 @@ from hf_aidetect.data.report import LoadReport
 from hf_aidetect.errors import BadImageError, ConfigError, one_line
 from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
+from hf_aidetect.models.lora import AdapterSnapshot, merge_lora, save_adapter_form
 from hf_aidetect.training.acceleration import native_bf16, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 from hf_aidetect.training.checkpoints import (
@@ -327,6 +328,7 @@ def _train(
             trainer._load_best_model()  # sharded weights: the Trainer's own (strict for these) loader
         else:
             load_exact_weights(trainer.model, best)
+    adapter = _merge_adapters(trainer)
     results: dict[str, Any] = {
         f"train_{k}" if not k.startswith("train_") else k: v for k, v in train_result.metrics.items()
     }
@@ -340,6 +342,8 @@ def _train(
     results["best_model_checkpoint"] = best
     results["best_metric"] = trainer.state.best_metric
     trainer.save_model()  # rank 0 writes config, weights, processor (and remote code for the CNN)
+    if adapter is not None and model_args.lora_save == "adapter" and trainer.is_world_process_zero():
+        save_adapter_form(trainer.args.output_dir, trainer.model, adapter)
     # Past the last collective: the report is single-process inference, so only the main process runs it.
     if trainer.is_world_process_zero():
         _write_outputs(trainer, results, report)
@@ -354,6 +358,14 @@ def _train(
     if training_args.push_to_hub:
         _push(trainer, training_args)
     return results
+
+
+def _merge_adapters(trainer: DetectionTrainer) -> AdapterSnapshot | None:
+    """LoRA: the adapters merged into the weights, which are then evaluated and saved like any model."""
+    trainer.model, adapter = merge_lora(trainer.model)
+    if adapter is not None:
+        trainer.model_wrapped = trainer.model
+    return adapter
 
 
 def _write_results(output_dir: Path, results: dict[str, Any]) -> None:

@@ -9,7 +9,8 @@
 * optional class-weighted cross-entropy (``class_weights``), exact under gradient accumulation and DDP;
 * checkpoint weights restored through ``from_pretrained`` with a strict ``load_state_dict`` (the stock
   ``Trainer`` loads the raw safetensors with ``strict=False``, which silently skips every ViT encoder weight
-  in transformers 5 because the saved keys use the legacy names);
+  in transformers 5 because the saved keys use the legacy names); LoRA checkpoints (adapter + head) are
+  restored key by key just as strictly;
 * checkpoints that appear only when complete (:mod:`hf_aidetect.training.checkpoints`), a final model and
   ``trainer_state.json`` whose files are each replaced atomically;
 * ``create_model_card`` rendered by :mod:`hf_aidetect.publishing.model_card`.
@@ -39,6 +40,7 @@ from hf_aidetect.data.preprocessing import BatchAugment
 from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.errors import ConfigError, OutputError
 from hf_aidetect.files import atomic_write_text, describe_os_error, replace_directory
+from hf_aidetect.models.lora import ADAPTER_WEIGHTS, is_peft_model, load_exact_adapter
 from hf_aidetect.training.checkpoints import TRAINER_STATE, rotate_checkpoints, staging_dir
 from hf_aidetect.training.stream_state import StreamCheckpoint
 
@@ -80,12 +82,22 @@ def load_exact_weights(model: nn.Module, checkpoint_dir: str | os.PathLike) -> N
     ``load_state_dict`` sees matching names; in-place copying keeps optimizer / DDP wrappers valid.
     """
     target = model.module if hasattr(model, "module") else model
+    if is_peft_model(target):  # LoRA checkpoints hold the adapter + head; the frozen base is rebuilt
+        load_exact_adapter(target, checkpoint_dir)
+        return
     if not isinstance(target, PreTrainedModel):
         raise TypeError(f"Expected a PreTrainedModel, got {type(target).__name__}.")
     reloaded = type(target).from_pretrained(os.fspath(checkpoint_dir))
     with torch.no_grad():
         target.load_state_dict(reloaded.state_dict(), strict=True)
     logger.info("Loaded the exact weights of %s.", checkpoint_dir)
+
+
+def _has_exact_weights(checkpoint_dir: str, model: nn.Module) -> bool:
+    """A checkpoint :func:`load_exact_weights` can restore: plain safetensors, or a LoRA adapter."""
+    if os.path.isfile(os.path.join(checkpoint_dir, SAFE_WEIGHTS_NAME)):
+        return True
+    return is_peft_model(model) and os.path.isfile(os.path.join(checkpoint_dir, ADAPTER_WEIGHTS))
 
 
 class DetectionTrainer(Trainer):
@@ -194,8 +206,9 @@ class DetectionTrainer(Trainer):
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model: nn.Module | None = None) -> None:
         """Resume with exactly the checkpoint's weights (see the module docstring for why)."""
-        plain = os.path.isfile(os.path.join(resume_from_checkpoint, SAFE_WEIGHTS_NAME))
-        if plain and not (self.is_fsdp_enabled or self.is_deepspeed_enabled):
+        if _has_exact_weights(resume_from_checkpoint, model if model is not None else self.model) and not (
+            self.is_fsdp_enabled or self.is_deepspeed_enabled
+        ):
             load_exact_weights(model if model is not None else self.model, resume_from_checkpoint)
             return
         super()._load_from_checkpoint(resume_from_checkpoint, model)
@@ -203,7 +216,7 @@ class DetectionTrainer(Trainer):
     def _load_best_model(self) -> None:
         """Same exact reload for ``load_best_model_at_end`` if a caller turns it on."""
         best = self.state.best_model_checkpoint
-        if best and os.path.isfile(os.path.join(best, SAFE_WEIGHTS_NAME)) and not self.is_fsdp_enabled:
+        if best and _has_exact_weights(best, self.model) and not self.is_fsdp_enabled:
             load_exact_weights(self.model, best)
             return
         super()._load_best_model()

@@ -139,3 +139,4 @@ def test_space_dry_run_and_bad_space_id(exported_cnn: Path, capsys) -> None:
     with pytest.raises(Exception, match="USER/NAME"):
         check_space_id("justaname")
     assert "gradio" not in requirements()
+    assert any(line.startswith("peft") for line in requirements().splitlines())  # adapter-form models

@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Also push a Gradio Space (USER/NAME) that runs the pushed model (see above).",
     )
+    parser.add_argument(
+        "--base-model",
+        default=None,
+        metavar="REPO_ID",
+        help="A LoRA adapter save (--lora_save adapter) trained from a local folder: upload that base model "
+        "to REPO_ID and reference it from the adapter.",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
         check_space_id(args.space)
     if args.dry_run:
-        check_output_dir(Path(args.output_dir))
+        check_output_dir(Path(args.output_dir), args.base_model)
         for relative in select_files(args.output_dir, args.include, args.exclude):
             print(relative)
         if args.space:
@@ -109,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         ignore_patterns=args.exclude,
         regenerate_card=not args.keep_card,
         space_id=args.space,
+        base_model=args.base_model,
     )
     print(f"Pushed {len(result.files)} files to {result.repo_url} (branch {result.revision})")
     print(f"Commit: {result.commit_url}")
