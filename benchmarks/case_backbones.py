@@ -292,6 +292,4 @@ if __name__ == "__main__":
             + json.dumps(measure(spec["family"], spec["mode"], spec["size"], spec["device"], spec["steps"]))
         )
         sys.exit(0)
-    sys.exit(
-        case_main("i", "Backbones x tuning modes: training samples/s, memory, recipe costs", run)
-    )
+    sys.exit(case_main("i", "Backbones x tuning modes: training samples/s, memory, recipe costs", run))
