@@ -81,6 +81,20 @@ def test_shipped_recipes_parse(name: str, tmp_path: Path) -> None:
     assert model.model_name_or_path or model.model_type
 
 
+DETECTION_RECIPES = ("demo_cnn.yaml", "demo_vit.yaml", "cnn_seed.yaml", "vit_base.yaml", "vit_seed.yaml")
+
+
+@pytest.mark.parametrize("name", DETECTION_RECIPES)
+def test_detection_recipes_keep_native_pixels(name: str, tmp_path: Path) -> None:
+    """Every detection recipe crops at native resolution (no resampling) at an explicit input side."""
+    script, _, model = parse_recipe_args(
+        ["--config", str(RECIPES / name), "--dataset", "d", "--output_dir", str(tmp_path)]
+    )
+    assert script.preprocess.geometry == "crop" and not script.preprocess.resamples
+    assert model.image_size is not None
+    assert "Pixels:" in (RECIPES / name).read_text()  # the comment says what happens to them
+
+
 def test_nested_blocks_flat_aliases_and_renamed_keys(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -168,3 +168,29 @@ def test_with_transform_streams_repeat_and_pickle(images):
     assert not torch.equal(first, second)  # without keys the stream advances between calls
     clone = pickle.loads(pickle.dumps(create_transforms(SPEC, augment=AugmentConfig(), seed=5).train))
     assert torch.equal(with_transform(dataset, clone)[:6]["pixel_values"], first)
+
+
+def test_batched_stage_runs_on_one_cpu_thread_and_restores_the_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small memory-bound passes on one thread (no waits for busy cores); the same pixels; count restored."""
+    augment = AugmentConfig(hflip_prob=0.5, blur_prob=0.5)
+    pixels = torch.randint(0, 256, (4, 3, SIZE, SIZE), dtype=torch.uint8)
+    draws = torch.from_numpy(sample_draws(3, np.zeros(4, dtype=np.int64), np.arange(4)))
+    stage = BatchAugment(SPEC, augment)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen: list[int] = []
+        real_normalize = normalize
+
+        def spy(*args, **kwargs):
+            seen.append(torch.get_num_threads())
+            return real_normalize(*args, **kwargs)
+
+        monkeypatch.setattr("hf_aidetect.data.preprocessing.batch.normalize", spy)
+        out = stage(pixels, draws)
+        assert seen == [1] and torch.get_num_threads() == 2
+        monkeypatch.undo()
+        torch.set_num_threads(1)
+        torch.testing.assert_close(stage(pixels, draws), out, rtol=0, atol=1e-6)
+    finally:
+        torch.set_num_threads(previous)
