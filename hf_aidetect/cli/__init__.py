@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules():
         sub = subparsers.add_parser(
             module.NAME,
-            help=module.HELP,
+            help=module.HELP.replace("%", "%%"),  # argparse %-formats help strings ("1 % FPR")
             description=(module.__doc__ or module.HELP).strip(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
