@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from benchmarks.common import case_main, ratio
+from hf_aidetect.files.layout import ALL_RESULTS
 from hf_aidetect.training.acceleration import native_bf16
 
 REPO = Path(__file__).resolve().parent.parent
@@ -172,7 +173,7 @@ SHIPPED = "ours: recipes/finetune_cnn.py + demo_cnn.yaml as shipped"
 
 
 def _results(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "all_results.json").read_text())
+    return json.loads((folder / ALL_RESULTS).read_text())
 
 
 def _data_name(data: Path, quick: bool) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import case_main, list_images, write_jpeg_folder
+from hf_aidetect.files.layout import SPEED_SWITCHES
 
 SIZES = (64, 128, 256)
 BATCH = 32
@@ -174,7 +175,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
 
     from hf_aidetect.training import speed
 
-    speed._cache_path = lambda: work / "speed_switches.json"  # measure afresh, never the user's cache
+    speed._cache_path = lambda: work / SPEED_SWITCHES  # measure afresh, never the user's cache
     switch_rows, targets = _switch_rows(quick)
     placement = _placement_rows(work, quick)
     return {

@@ -26,6 +26,7 @@ from datasets import Image as ImageFeature
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_directory
+from hf_aidetect.files.layout import EVALUATION_DIR, SUMMARY_JSON, SUMMARY_MARKDOWN
 from hf_aidetect.inference.evaluation import evaluate_dataset, rederive_report
 from hf_aidetect.inference.loading import Detector
 from hf_aidetect.inference.operating_point import (
@@ -38,10 +39,6 @@ from hf_aidetect.inference.robustness import json_safe
 from hf_aidetect.inference.threshold import MIN_IMAGES_PER_CLASS
 
 logger = logging.getLogger(__name__)
-
-SUMMARY_JSON = "summary.json"
-SUMMARY_MD = "summary.md"
-MODEL_REPORT_DIR = "evaluation"
 
 
 @dataclass
@@ -116,7 +113,7 @@ def refresh_model_folder(model_dir: Path, decision: ThresholdDecision, shift: fl
     """After a fold: recompute ``MODEL/evaluation`` at the new operating point and re-render the card."""
     from hf_aidetect.publishing.model_card import write_model_card
 
-    report_dir = model_dir / MODEL_REPORT_DIR
+    report_dir = model_dir / EVALUATION_DIR
     if report_dir.is_dir():  # rebuilt in a copy that replaces the old report only once complete
         with atomic_directory(report_dir, replace=True) as partial:
             shutil.copytree(report_dir, partial, dirs_exist_ok=True)
@@ -259,7 +256,7 @@ def evaluate_sets(
         rows.append(_summary_row(item, report))
     if len(sets) > 1:
         out.mkdir(parents=True, exist_ok=True)
-        (out / SUMMARY_MD).write_text(summary_markdown(rows, decision), encoding="utf-8")
+        (out / SUMMARY_MARKDOWN).write_text(summary_markdown(rows, decision), encoding="utf-8")
         payload = {"threshold": decision.to_dict(), "rows": rows}
         (out / SUMMARY_JSON).write_text(json.dumps(json_safe(payload), indent=2) + "\n", encoding="utf-8")
     return rows, decision

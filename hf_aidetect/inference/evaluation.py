@@ -29,6 +29,14 @@ import numpy as np
 from datasets import Dataset, DatasetDict
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files.layout import (
+    GALLERY,
+    REPORT_MARKDOWN,
+    REPORT_METRICS,
+    ROBUSTNESS_JSON,
+    ROBUSTNESS_MARKDOWN,
+    SCORES,
+)
 from hf_aidetect.inference.loading import Detector
 from hf_aidetect.inference.operating_point import (
     ThresholdDecision,
@@ -38,7 +46,7 @@ from hf_aidetect.inference.operating_point import (
 )
 from hf_aidetect.inference.report import write_report_markdown
 from hf_aidetect.inference.robustness import PERTURBATIONS, json_safe, robustness_rows, write_robustness
-from hf_aidetect.inference.score_table import SCORES_FILE, ScoreTable, shift_scores
+from hf_aidetect.inference.score_table import ScoreTable, shift_scores
 from hf_aidetect.inference.scoring import dataset_labels, score_dataset
 from hf_aidetect.inference.threshold import MIN_IMAGES_PER_CLASS
 from hf_aidetect.metrics import detection_metrics
@@ -155,7 +163,7 @@ def _robustness(table: ScoreTable, threshold: float, out: Path) -> dict[str, Any
         results[name] = _metrics(labels, scores, threshold)
     rows = robustness_rows(results)
     write_robustness(rows, out, threshold, len(rows_index))
-    return {"num_samples": len(rows_index), "rows": rows, "files": ["robustness.md", "robustness.json"]}
+    return {"num_samples": len(rows_index), "rows": rows, "files": [ROBUSTNESS_MARKDOWN, ROBUSTNESS_JSON]}
 
 
 def build_report(
@@ -188,7 +196,7 @@ def build_report(
         "operating_points": operating_points(labels, scores, resamples=resamples, seed=seed),
         "calibration": calibration,
         "plots": write_plots(labels, scores, metrics["confusion_matrix"], value, calibration, out),
-        "scores_file": table.write_csv(out / SCORES_FILE).name,
+        "scores_file": table.write_csv(out / SCORES).name,
     }
     if len(set(table.sources.tolist())) > 1:
         report["per_source"] = per_source_metrics(labels, scores, table.sources, value)
@@ -196,8 +204,8 @@ def build_report(
         report["robustness"] = _robustness(table, value, out)
     if gallery:
         report["gallery"] = gallery
-    (out / "metrics.json").write_text(json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
-    write_report_markdown(report, out / "report.md")
+    (out / REPORT_METRICS).write_text(json.dumps(json_safe(report), indent=2) + "\n", encoding="utf-8")
+    write_report_markdown(report, out / REPORT_MARKDOWN)
     logger.info("Evaluation report written to %s", out)
     return report
 
@@ -208,11 +216,11 @@ def rederive_report(
     """Rebuild the report in ``report_dir`` for a model whose fake logit moved by ``shift``; None without
     its ``scores.csv`` (then the old report is left as it is and a warning says it is stale)."""
     folder = Path(report_dir)
-    scores_path, metrics_path = folder / SCORES_FILE, folder / "metrics.json"
+    scores_path, metrics_path = folder / SCORES, folder / REPORT_METRICS
     if not scores_path.is_file() or not metrics_path.is_file():
         if metrics_path.is_file():
             logger.warning(
-                "%s has no %s: its metrics are at the old threshold; re-run evaluate", folder, SCORES_FILE
+                "%s has no %s: its metrics are at the old threshold; re-run evaluate", folder, SCORES
             )
         return None
     old = json.loads(metrics_path.read_text(encoding="utf-8"))
@@ -289,7 +297,7 @@ def evaluate_dataset(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         path = build_gallery(
-            detector, dataset, table.labels, table.scores, decision.value, out / "gallery.png",
+            detector, dataset, table.labels, table.scores, decision.value, out / GALLERY,
             num_errors=gallery_errors, method=explain_method,
         )  # fmt: skip
         gallery_name = path.name if path is not None else None

@@ -13,6 +13,7 @@ import torch
 from hf_aidetect.data.labels import FAKE, canonical_label
 from hf_aidetect.data.preprocessing import ImageTransform
 from hf_aidetect.errors import AIDetectError, ConfigError
+from hf_aidetect.files.layout import CONFIG
 from hf_aidetect.models.integrity import verify_model_folder
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def _check_local_model(name: str) -> None:
     path = Path(name).expanduser()
     looks_local = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name
     if path.is_dir():
-        if not (path / "config.json").is_file():
+        if not (path / CONFIG).is_file():
             raise AIDetectError(f"model folder {path} has no config.json: pass a training output folder")
     elif path.exists():
         raise AIDetectError(f"MODEL {path} is a file; pass the folder that holds config.json")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
+from hf_aidetect.files.layout import ROBUSTNESS_JSON, ROBUSTNESS_MARKDOWN
+
 Perturbation = Callable[[Image.Image], Image.Image]
 
 
@@ -128,7 +130,7 @@ def write_robustness(
     """Write ``robustness.md`` and ``robustness.json`` into ``out_dir``; return both paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    markdown_path, json_path = out / "robustness.md", out / "robustness.json"
+    markdown_path, json_path = out / ROBUSTNESS_MARKDOWN, out / ROBUSTNESS_JSON
     markdown_path.write_text(robustness_markdown(rows, threshold, num_samples), encoding="utf-8")
     payload = {"threshold": threshold, "num_samples": num_samples, "rows": rows}
     json_path.write_text(json.dumps(json_safe(payload), indent=2) + "\n", encoding="utf-8")

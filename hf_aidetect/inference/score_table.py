@@ -17,7 +17,6 @@ import numpy as np
 
 from hf_aidetect.inference.threshold import logit, sigmoid
 
-SCORES_FILE = "scores.csv"
 _BASE_COLUMNS = ("row", "label", "source", "fake_score")
 
 

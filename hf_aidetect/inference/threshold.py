@@ -24,6 +24,7 @@ from sklearn.metrics import roc_curve
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_write_json
+from hf_aidetect.files.layout import CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def resolve_threshold(flag: float | None, config: object | None) -> tuple[float,
 
 def save_threshold(model_dir: str | Path, threshold: float) -> Path:
     """Write ``fake_threshold`` into ``model_dir/config.json`` (only that key changes) and return the path."""
-    path = Path(model_dir) / "config.json"
+    path = Path(model_dir) / CONFIG
     if not path.is_file():
         raise ConfigError(f"cannot save the threshold: {path} does not exist; is {model_dir} a model folder?")
     config = json.loads(path.read_text(encoding="utf-8"))

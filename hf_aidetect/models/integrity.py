@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.errors import ModelFileError
+from hf_aidetect.files.layout import CONFIG, LEGACY_WEIGHTS, WEIGHTS, WEIGHTS_INDEX
 
 logger = logging.getLogger(__name__)
 
-CONFIG_NAME = "config.json"
-SAFE_WEIGHTS = "model.safetensors"
-SAFE_INDEX = "model.safetensors.index.json"
-TORCH_WEIGHTS = "pytorch_model.bin"
 _FIX = "re-save it (re-run the training or `save_pretrained`) or download it again"
 
 
@@ -70,7 +67,7 @@ def weight_shapes(folder: str | Path) -> dict[str, tuple[int, ...]] | None:
     A ``pytorch_model.bin`` only is checked as an archive (its shapes need unpickling) and gives None.
     """
     folder = Path(folder)
-    index = folder / SAFE_INDEX
+    index = folder / WEIGHTS_INDEX
     if index.is_file():
         weight_map = read_json_file(index).get("weight_map")
         if not isinstance(weight_map, dict):
@@ -79,12 +76,12 @@ def weight_shapes(folder: str | Path) -> dict[str, tuple[int, ...]] | None:
         for shard in sorted(set(weight_map.values())):
             shapes.update(safetensors_shapes(folder / shard))
         return shapes
-    if (folder / SAFE_WEIGHTS).is_file():
-        return safetensors_shapes(folder / SAFE_WEIGHTS)
-    if (folder / TORCH_WEIGHTS).is_file():
-        check_torch_archive(folder / TORCH_WEIGHTS)
+    if (folder / WEIGHTS).is_file():
+        return safetensors_shapes(folder / WEIGHTS)
+    if (folder / LEGACY_WEIGHTS).is_file():
+        check_torch_archive(folder / LEGACY_WEIGHTS)
         return None
-    raise ModelFileError(f"{folder} holds no weights ({SAFE_WEIGHTS}, {SAFE_INDEX} or {TORCH_WEIGHTS})")
+    raise ModelFileError(f"{folder} holds no weights ({WEIGHTS}, {WEIGHTS_INDEX} or {LEGACY_WEIGHTS})")
 
 
 def load_config(folder: str | Path) -> Any:
@@ -93,7 +90,7 @@ def load_config(folder: str | Path) -> Any:
 
     import hf_aidetect.models  # noqa: F401  (registers seed_cnn)
 
-    path = Path(folder) / CONFIG_NAME
+    path = Path(folder) / CONFIG
     values = read_json_file(path)
     if not isinstance(values, dict):
         raise ModelFileError(f"{path} is not a JSON object; {_FIX}")
@@ -161,11 +158,11 @@ def verify_model_folder(folder: str | Path, *, check_architecture: bool = True) 
         expected = expected_shapes(config)
     except Exception as error:
         raise ModelFileError(
-            f"{folder / CONFIG_NAME} does not build a model ({type(error).__name__}: {error}); {_FIX}"
+            f"{folder / CONFIG} does not build a model ({type(error).__name__}: {error}); {_FIX}"
         ) from error
     mismatch = _describe_mismatch(saved, expected)
     if mismatch:
         raise ModelFileError(
-            f"the weights in {folder} do not fit its {CONFIG_NAME} ({mismatch}): the config or the weights "
+            f"the weights in {folder} do not fit its {CONFIG} ({mismatch}): the config or the weights "
             f"were changed or come from another model; {_FIX}"
         )

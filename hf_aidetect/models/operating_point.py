@@ -27,11 +27,9 @@ from torch import nn
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_path
+from hf_aidetect.files.layout import CONFIG, WEIGHTS, WEIGHTS_INDEX
 
 logger = logging.getLogger(__name__)
-
-SAFETENSORS = "model.safetensors"
-SAFETENSORS_INDEX = "model.safetensors.index.json"
 
 
 @dataclass
@@ -119,7 +117,7 @@ def _atomic_replace(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _weight_files(model_dir: Path, parameters: Sequence[str]) -> dict[Path, list[str]]:
-    index = model_dir / SAFETENSORS_INDEX
+    index = model_dir / WEIGHTS_INDEX
     if index.is_file():
         weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
         missing = [name for name in parameters if name not in weight_map]
@@ -129,10 +127,10 @@ def _weight_files(model_dir: Path, parameters: Sequence[str]) -> dict[Path, list
         for name in parameters:
             grouped.setdefault(model_dir / weight_map[name], []).append(name)
         return grouped
-    single = model_dir / SAFETENSORS
+    single = model_dir / WEIGHTS
     if not single.is_file():
         raise ConfigError(
-            f"{model_dir} has no {SAFETENSORS}: the threshold can only be folded into safetensors weights "
+            f"{model_dir} has no {WEIGHTS}: the threshold can only be folded into safetensors weights "
             "(re-save the model with save_pretrained)"
         )
     return {single: list(parameters)}
@@ -167,7 +165,7 @@ def write_folded_biases(model_dir: str | Path, model: nn.Module, parameters: Seq
 
 def update_config_file(model_dir: str | Path, set_keys: dict, remove_keys: Sequence[str] = ()) -> Path:
     """Set / remove top-level keys of ``model_dir/config.json`` (atomic rewrite); return its path."""
-    path = Path(model_dir) / "config.json"
+    path = Path(model_dir) / CONFIG
     if not path.is_file():
         raise ConfigError(f"{path} does not exist; is {model_dir} a model folder?")
     config = json.loads(path.read_text(encoding="utf-8"))

@@ -17,10 +17,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hf_aidetect.files.layout import (
+    ALL_RESULTS,
+    CARD_DATA,
+    CONFIG,
+    DATA_SUMMARY,
+    EPOCH_METRICS,
+    EVALUATION_DIR,
+    PREPROCESSOR_CONFIG,
+    REPORT_MARKDOWN,
+    REPORT_METRICS,
+    ROBUSTNESS_MARKDOWN,
+    TRAINER_STATE,
+    evaluation_file,
+)
+
 logger = logging.getLogger(__name__)
 
-CARD_DATA_FILE = "model_card_data.json"
-EVALUATION_DIR = "evaluation"
 # Hyperparameters worth a line in the card, in display order (TrainingArguments attribute names).
 HYPERPARAMETERS = (
     "learning_rate",
@@ -171,7 +184,7 @@ def best_log_entry(state: dict[str, Any]) -> dict[str, Any]:
 
 def read_epoch_rows(output_dir: Path, state: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of ``epoch_metrics.csv``; derived from the log history when the file is absent."""
-    path = output_dir / "epoch_metrics.csv"
+    path = output_dir / EPOCH_METRICS
     if path.is_file():
         with path.open(encoding="utf-8", newline="") as handle:
             return [{k: v for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
@@ -223,7 +236,7 @@ def _confusion_matrix(results: dict[str, Any]) -> list[list[int]] | None:
 
 def _evaluation_report(output_dir: Path) -> dict[str, Any]:
     """The INFERENCE layer's ``evaluation/metrics.json``: metrics at its (possibly tuned) threshold."""
-    report = read_json(output_dir / EVALUATION_DIR / "metrics.json")
+    report = read_json(output_dir / EVALUATION_DIR / REPORT_METRICS)
     if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
         return {}
     threshold = report.get("threshold")
@@ -253,15 +266,18 @@ def _plots(output_dir: Path) -> list[tuple[str, str]]:
     if not folder.is_dir():
         return []
     return [
-        (path.stem.replace("_", " ").capitalize(), f"{EVALUATION_DIR}/{path.name}")
+        (path.stem.replace("_", " ").capitalize(), evaluation_file(path.name))
         for path in sorted(folder.glob("*.png"))
     ]
 
 
 def _reports(output_dir: Path) -> list[tuple[str, str]]:
-    names = {"report.md": "Evaluation report", "robustness.md": "Robustness to JPEG / resizing / blur"}
+    names = {
+        REPORT_MARKDOWN: "Evaluation report",
+        ROBUSTNESS_MARKDOWN: "Robustness to JPEG / resizing / blur",
+    }
     return [
-        (title, f"{EVALUATION_DIR}/{name}")
+        (title, evaluation_file(name))
         for name, title in names.items()
         if (output_dir / EVALUATION_DIR / name).is_file()
     ]
@@ -276,12 +292,12 @@ def collect_card_inputs(
 ) -> CardInputs:
     """Read the output folder; ``state`` / ``config`` (live Trainer values) and ``extra`` take precedence."""
     output_dir = Path(output_dir)
-    saved = read_json(output_dir / CARD_DATA_FILE) or {}
+    saved = read_json(output_dir / CARD_DATA) or {}
     extra = {**saved, **{k: v for k, v in (extra or {}).items() if v not in (None, "", [], {})}}
-    config = config or read_json(output_dir / "config.json") or {}
-    state = state or read_json(output_dir / "trainer_state.json") or {}
-    results = read_json(output_dir / "all_results.json") or {}
-    summary = extra.get("data_summary") or read_json(output_dir / "data_summary.json")
+    config = config or read_json(output_dir / CONFIG) or {}
+    state = state or read_json(output_dir / TRAINER_STATE) or {}
+    results = read_json(output_dir / ALL_RESULTS) or {}
+    summary = extra.get("data_summary") or read_json(output_dir / DATA_SUMMARY)
     counts, imbalance, data_root = _data_summary(summary)
 
     best_entry = best_log_entry(state)
@@ -375,7 +391,7 @@ def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
 def _image_size(config: dict[str, Any], output_dir: Path) -> int | None:
     size = config.get("image_size")
     if size is None:
-        processor = read_json(output_dir / "preprocessor_config.json") or {}
+        processor = read_json(output_dir / PREPROCESSOR_CONFIG) or {}
         size = processor.get("size")
         if isinstance(size, dict):
             size = size.get("height") or size.get("shortest_edge")

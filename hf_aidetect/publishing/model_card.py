@@ -16,9 +16,9 @@ from transformers import TrainerCallback
 
 from hf_aidetect.errors import AIDetectError
 from hf_aidetect.files import atomic_write_json, atomic_write_text
+from hf_aidetect.files.layout import CARD_DATA, MODEL_CARD
 from hf_aidetect.publishing.card_deploy import deploy_fields
 from hf_aidetect.publishing.card_inputs import (
-    CARD_DATA_FILE,
     CardInputs,
     collect_card_inputs,
     framework_versions,
@@ -334,7 +334,7 @@ def write_model_card(
     if extra.get("model_name"):
         extra["model_name"] = str(extra["model_name"]).split("/")[-1]
     card = render_model_card(collect_card_inputs(output_dir, state=state, config=config, extra=extra))
-    path = output_dir / "README.md"
+    path = output_dir / MODEL_CARD
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, str(card))  # what ModelCard.save writes, replaced atomically
     _remember(output_dir, {key: extra[key] for key in REMEMBERED if extra.get(key)})
@@ -346,7 +346,7 @@ def _remember(output_dir: Path, values: dict[str, Any]) -> None:
     """Merge card metadata into ``model_card_data.json`` so ``push`` re-renders the same card later."""
     if not values:
         return
-    path = output_dir / CARD_DATA_FILE
+    path = output_dir / CARD_DATA
     saved = read_json(path) or {}
     saved.update(values)
     atomic_write_json(path, saved, default=str)
@@ -385,7 +385,7 @@ class ModelCardCallback(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not args.should_save:
             return
-        path = Path(args.output_dir) / CARD_DATA_FILE
+        path = Path(args.output_dir) / CARD_DATA
         path.parent.mkdir(parents=True, exist_ok=True)
         saved = {key: value for key, value in self.card_data.items() if key != "best"}
         atomic_write_json(path, saved, default=str)

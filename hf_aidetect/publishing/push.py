@@ -22,9 +22,23 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.errors import HubError, ModelFileError
+from hf_aidetect.files.layout import (
+    ALL_RESULTS,
+    CARD_DATA,
+    CONFIG,
+    DATA_SUMMARY,
+    EPOCH_METRICS,
+    EVALUATION_DIR,
+    MODEL_CARD,
+    PREPROCESSOR_CONFIG,
+    PROCESSOR_CONFIG,
+    TRAINER_STATE,
+    TRAINING_ARGS,
+    split_results,
+)
 from hf_aidetect.models.integrity import verify_model_folder
 from hf_aidetect.publishing.adapter_base import publish_base, rebased_files
-from hf_aidetect.publishing.card_inputs import CARD_DATA_FILE, collect_card_inputs, read_json
+from hf_aidetect.publishing.card_inputs import collect_card_inputs, read_json
 from hf_aidetect.publishing.hub_errors import hub_error
 from hf_aidetect.publishing.model_card import render_model_card
 
@@ -34,22 +48,19 @@ logger = logging.getLogger(__name__)
 DEFAULT_ALLOW_PATTERNS = (
     "*.safetensors",
     "*.safetensors.index.json",
-    "config.json",
-    "preprocessor_config.json",
+    CONFIG,
+    PREPROCESSOR_CONFIG,
     "adapter/adapter_config.json",  # a LoRA model saved as an adapter (its weights match *.safetensors)
-    "processor_config.json",
+    PROCESSOR_CONFIG,
     "*.py",
-    "README.md",
-    "all_results.json",
-    "*_results.json",
-    "trainer_state.json",
-    "epoch_metrics.csv",
-    "data_summary.json",
-    CARD_DATA_FILE,
-    "evaluation/*.png",
-    "evaluation/*.json",
-    "evaluation/*.md",
-    "evaluation/*.csv",
+    MODEL_CARD,
+    ALL_RESULTS,
+    split_results("*"),
+    TRAINER_STATE,
+    EPOCH_METRICS,
+    DATA_SUMMARY,
+    CARD_DATA,
+    *(f"{EVALUATION_DIR}/*.{suffix}" for suffix in ("png", "json", "md", "csv")),
     # `hf-aidetect export` writes onnx/ (the Hub's place for ONNX weights); the card lists these files.
     "onnx/*.onnx",
     "onnx/*.onnx.data",
@@ -62,7 +73,7 @@ DEFAULT_IGNORE_PATTERNS = (
     "optimizer.pt",
     "scheduler.pt",
     "rng_state*.pth",
-    "training_args.bin",
+    TRAINING_ARGS,
     "runs/*",
     ".git/*",
     ".cache/*",
@@ -71,7 +82,7 @@ DEFAULT_IGNORE_PATTERNS = (
     "*.pyc",
     "*.lock",
 )
-CARD_INPUT_FILES = ("trainer_state.json", "all_results.json", CARD_DATA_FILE, "epoch_metrics.csv")
+CARD_INPUT_FILES = (TRAINER_STATE, ALL_RESULTS, CARD_DATA, EPOCH_METRICS)
 
 
 @dataclass
@@ -127,7 +138,7 @@ def check_output_dir(output_dir: Path, base_model: str | None = None) -> None:
     from hf_aidetect.models.lora import adapter_base_problem, is_adapter_folder
 
     has_weights = any(output_dir.glob("*.safetensors")) or is_adapter_folder(output_dir)
-    if not (output_dir / "config.json").is_file() or not has_weights:
+    if not (output_dir / CONFIG).is_file() or not has_weights:
         raise HubError(
             f"{output_dir} has no config.json + *.safetensors at its top level: pass a training OUTPUT_DIR "
             "(after `hf-aidetect train` finished) or a folder written by save_pretrained."
@@ -152,9 +163,9 @@ def render_card_bytes(
     """The card re-rendered with the repo id (and the Space that runs it), or None to keep an existing
     README.md that is not ours. ``config`` replaces the folder's ``config.json`` (a rebased adapter's)."""
     has_inputs = any((output_dir / name).is_file() for name in CARD_INPUT_FILES)
-    if (output_dir / "README.md").is_file() and not has_inputs:
+    if (output_dir / MODEL_CARD).is_file() and not has_inputs:
         return None
-    saved = read_json(output_dir / CARD_DATA_FILE) or {}
+    saved = read_json(output_dir / CARD_DATA) or {}
     extra = {"repo_id": repo_id, "model_name": saved.get("model_name") or repo_id.split("/")[-1]}
     if space_id:
         extra["space_id"] = space_id
@@ -182,7 +193,7 @@ def check_no_secret(
     if card is not None and any(needle in card for needle in needles):
         raise HubError("The rendered model card contains a Hub token; nothing was uploaded. Report this bug.")
     for relative in files:
-        if relative == "README.md" and card is not None:
+        if relative == MODEL_CARD and card is not None:
             continue
         if any(_file_contains(output_dir / relative, needle) for needle in needles):
             raise HubError(
@@ -210,7 +221,7 @@ def _operations(
     """One addition per file; ``card`` and ``replaced`` (path -> bytes) are uploaded from memory."""
     from huggingface_hub import CommitOperationAdd
 
-    in_memory = {**(replaced or {}), **({"README.md": card} if card is not None else {})}
+    in_memory = {**(replaced or {}), **({MODEL_CARD: card} if card is not None else {})}
     operations = [
         CommitOperationAdd(path_in_repo=relative, path_or_fileobj=str(output_dir / relative))
         for relative in files
@@ -223,7 +234,7 @@ def _operations(
 
 
 def _default_message(output_dir: Path) -> str:
-    results = read_json(output_dir / "all_results.json") or {}
+    results = read_json(output_dir / ALL_RESULTS) or {}
     accuracy = results.get("test_accuracy")
     suffix = f" (test accuracy {float(accuracy):.4f})" if isinstance(accuracy, (int, float)) else ""
     return f"Upload {output_dir.resolve().name} with hf_aidetect{suffix}"
@@ -267,7 +278,7 @@ def push_to_hub(
             api.whoami()  # fail fast, with a clear message, on a bad token or an unreachable server
         files = select_files(output_dir, allow_patterns, ignore_patterns)
         replaced = rebased_files(output_dir, base_model) if base_model else {}
-        config = json.loads(replaced["config.json"]) if replaced else None
+        config = json.loads(replaced[CONFIG]) if replaced else None
         card = render_card_bytes(output_dir, target, space_id, config) if regenerate_card else None
         check_no_secret(output_dir, files, card, {token, get_token() or ""})
         if base_model:
@@ -321,7 +332,7 @@ def _upload(
                 info = commit()
         except Exception as retry_error:  # the advice must not be "disable Xet": that was just tried
             raise hub_error(retry_error, api.endpoint, repo_id, xet_disabled=True) from retry_error
-    uploaded = sorted({*files, *(["README.md"] if card is not None else [])})
+    uploaded = sorted({*files, *([MODEL_CARD] if card is not None else [])})
     logger.info("Pushed to %s (commit %s).", repo_url, info.oid)
     return PushResult(
         repo_id=repo_id,

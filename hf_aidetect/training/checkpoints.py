@@ -19,6 +19,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, sort_checkpoints
 
 from hf_aidetect.errors import ModelFileError
 from hf_aidetect.files import PARTIAL_MARK, is_partial, remove_directory
+from hf_aidetect.files.layout import CONFIG, TRAINER_STATE
 from hf_aidetect.models.integrity import (
     check_torch_archive,
     load_config,
@@ -31,7 +32,6 @@ from hf_aidetect.models.lora import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
-TRAINER_STATE = "trainer_state.json"
 OPTIMIZER = "optimizer.pt"
 SCHEDULER = "scheduler.pt"
 SCALER = "scaler.pt"
@@ -107,7 +107,7 @@ def checkpoint_problems(
 
 def _weight_problems(folder: Path) -> list[str | None]:
     """Config + weights; a LoRA run's checkpoint holds the adapter + head (peft's files) instead."""
-    if (folder / ADAPTER_WEIGHTS).is_file() and not (folder / "config.json").is_file():
+    if (folder / ADAPTER_WEIGHTS).is_file() and not (folder / CONFIG).is_file():
         return [
             _file_problem(read_json_file, folder / ADAPTER_CONFIG),
             _file_problem(safetensors_shapes, folder / ADAPTER_WEIGHTS),

@@ -34,15 +34,20 @@ from datasets import Image as ImageFeature
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_open, atomic_write_json, atomic_write_text
+from hf_aidetect.files.layout import (
+    ALL_RESULTS,
+    CROSS_GENERATOR_CSV,
+    CROSS_GENERATOR_JSON,
+    CROSS_GENERATOR_MARKDOWN,
+    REPORT_METRICS,
+    evaluation_file,
+)
 from hf_aidetect.training.checkpoints import find_resumable_checkpoint
-from hf_aidetect.training.sweep import ALL_RESULTS, PointRunner, SubprocessRunner, SweepPoint
+from hf_aidetect.training.sweep import PointRunner, SubprocessRunner, SweepPoint
 
 logger = logging.getLogger(__name__)
 
-TABLE_MD = "cross_generator.md"
-TABLE_CSV = "cross_generator.csv"
-TABLE_JSON = "cross_generator.json"
-REPORT = Path("evaluation") / "metrics.json"
+REPORT = evaluation_file(REPORT_METRICS)
 # Every leg writes its evaluation report (it is the result); robustness is off unless asked for.
 LEG_DEFAULTS = ("--robustness_samples", "0")
 LEG_FORCED = ("--evaluation_report", "true", "--source_column", "source", "--validate_images", "false")
@@ -246,9 +251,9 @@ def write_table(output_dir: Path, legs: list[Leg]) -> list[dict[str, Any]]:
     rows = [_leg_row(leg) for leg in legs]
     rows.append(_mean(rows))
     output_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(output_dir / TABLE_JSON, rows, sort_keys=False, default=str)
+    atomic_write_json(output_dir / CROSS_GENERATOR_JSON, rows, sort_keys=False, default=str)
     fields = ["held_out", "num_fake", "num_real", *COLUMNS, "threshold", "status"]
-    with atomic_open(output_dir / TABLE_CSV, newline="") as handle:
+    with atomic_open(output_dir / CROSS_GENERATOR_CSV, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -270,5 +275,5 @@ def write_table(output_dir: Path, legs: list[Leg]) -> list[dict[str, Any]]:
             + " | ".join(_cell(row.get(key)) for key in COLUMNS[:-1])
             + f" | {_cell(row.get('tpr_at_1pct_fpr'))}{interval} | {row['status']} |"
         )
-    atomic_write_text(output_dir / TABLE_MD, "\n".join(lines) + "\n")
+    atomic_write_text(output_dir / CROSS_GENERATOR_MARKDOWN, "\n".join(lines) + "\n")
     return rows

@@ -21,6 +21,7 @@ from typing import Any
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_write_json, atomic_write_text
+from hf_aidetect.files.layout import DEMO_RESULTS_JSON, DEMO_RESULTS_MARKDOWN, WEIGHTS
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _train_one(name: str, recipe: Path, data_dir: Path, output_dir: Path, extra:
 def _parameter_count(output_dir: Path) -> int | None:
     from safetensors import safe_open
 
-    weights = output_dir / "model.safetensors"
+    weights = output_dir / WEIGHTS
     if not weights.is_file():
         return None
     with safe_open(str(weights), framework="pt") as handle:
@@ -137,8 +138,9 @@ def run_demo(
     data = ensure_demo_data(Path(data_dir) if data_dir else output_dir / "data", regenerate_data)
     results = [_train_one(name, recipes[name], data, output_dir / name, extra_args) for name in models]
     table = results_table(results)
-    atomic_write_text(output_dir / "results.md", table + "\n")
+    markdown, json_path = output_dir / DEMO_RESULTS_MARKDOWN, output_dir / DEMO_RESULTS_JSON
+    atomic_write_text(markdown, table + "\n")
     payload: dict[str, Any] = {"data_dir": str(data), "results": [asdict(row) for row in results]}
-    atomic_write_json(output_dir / "results.json", payload, sort_keys=False)
-    logger.info("Demo results written to %s and %s", output_dir / "results.md", output_dir / "results.json")
+    atomic_write_json(json_path, payload, sort_keys=False)
+    logger.info("Demo results written to %s and %s", markdown, json_path)
     return results

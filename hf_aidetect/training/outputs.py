@@ -2,9 +2,10 @@
 
 ``all_results.json`` (``train_*``, ``validation_*``, ``test_*``), ``epoch_metrics.csv`` (one row per
 epoch from ``trainer_state.json``'s log history) and ``data_summary.json`` (the data layer's load report),
-each written atomically. :func:`check_output_dir` runs before any data or model is loaded: it refuses an
-unwritable folder, and a folder that already holds a trained model unless the run resumes it or
-``--overwrite_output_dir`` says to replace it (the transformers convention).
+each written atomically; the names are :mod:`hf_aidetect.files.layout`'s. :func:`check_output_dir` runs
+before any data or model is loaded: it refuses an unwritable folder, and a folder that already holds a
+trained model unless the run resumes it or ``--overwrite_output_dir`` says to replace it (the transformers
+convention).
 """
 
 from __future__ import annotations
@@ -26,29 +27,13 @@ from hf_aidetect.files import (
     is_partial,
     remove_directory,
 )
+from hf_aidetect.files.layout import RUN_OUTPUTS
 from hf_aidetect.training.checkpoints import PREFIX_CHECKPOINT_DIR, checkpoint_folders, checkpoint_problems
 
 if TYPE_CHECKING:
     from transformers import TrainingArguments
 
 logger = logging.getLogger(__name__)
-
-ALL_RESULTS = "all_results.json"
-SPEED_SWITCHES = "speed_switches.json"  # the switches a run chose, reused when it resumes
-EPOCH_METRICS = "epoch_metrics.csv"
-DATA_SUMMARY = "data_summary.json"
-# What a finished (or saved) run leaves at the top of OUTPUT_DIR: any of these means a model is there.
-RUN_OUTPUTS = (
-    "config.json",
-    "model.safetensors",
-    "model.safetensors.index.json",
-    "pytorch_model.bin",
-    "trainer_state.json",
-    ALL_RESULTS,
-    EPOCH_METRICS,
-    "training_args.bin",
-    "README.md",
-)
 
 
 def _jsonable(value: Any) -> Any:

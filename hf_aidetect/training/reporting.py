@@ -22,11 +22,11 @@ from datasets import DatasetDict
 
 from hf_aidetect.errors import one_line
 from hf_aidetect.files import atomic_directory
+from hf_aidetect.files.layout import EVALUATION_DIR
 from hf_aidetect.training.arguments import ReportArguments
 
 logger = logging.getLogger(__name__)
 
-EVALUATION_DIR = "evaluation"
 # Metrics of the report (at the tuned threshold) copied into all_results.json as ``test_<name>_at_threshold``.
 THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "recall_real", "recall_fake", "f1_macro")
 

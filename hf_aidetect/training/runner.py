@@ -27,6 +27,7 @@ from hf_aidetect.data.audit import audit_before_training
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.report import LoadReport
 from hf_aidetect.errors import BadImageError, ConfigError, one_line
+from hf_aidetect.files.layout import ALL_RESULTS, DATA_SUMMARY, EPOCH_METRICS, SPEED_SWITCHES, split_results
 from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.lora import AdapterSnapshot, merge_lora, save_adapter_form
@@ -37,10 +38,6 @@ from hf_aidetect.training.checkpoints import (
     find_resumable_checkpoint,
 )
 from hf_aidetect.training.outputs import (
-    ALL_RESULTS,
-    DATA_SUMMARY,
-    EPOCH_METRICS,
-    SPEED_SWITCHES,
     prepare_output_dir,
     scalar_metrics,
     write_epoch_metrics,
@@ -373,7 +370,7 @@ def _write_results(output_dir: Path, results: dict[str, Any]) -> None:
     for split in ("train", "validation", "test"):
         split_metrics = {k: v for k, v in results.items() if k.startswith(f"{split}_")}
         if split_metrics:
-            write_json(output_dir / f"{split}_results.json", scalar_metrics(split_metrics))
+            write_json(output_dir / split_results(split), scalar_metrics(split_metrics))
 
 
 def _write_outputs(trainer: DetectionTrainer, results: dict[str, Any], report: Any) -> None:

@@ -25,9 +25,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from hf_aidetect.files.layout import SPEED_SWITCHES
+
 logger = logging.getLogger(__name__)
 
-CACHE_NAME = "speed_switches.json"
 MARGIN = 0.05  # a switch is turned on only when it is at least this much faster
 
 
@@ -52,7 +53,7 @@ def has_convolutions(model: nn.Module) -> bool:
 def _cache_path() -> Path:
     from huggingface_hub.constants import HF_HOME
 
-    return Path(HF_HOME) / "hf_aidetect" / CACHE_NAME
+    return Path(HF_HOME) / "hf_aidetect" / SPEED_SWITCHES
 
 
 def _cpu_name() -> str:

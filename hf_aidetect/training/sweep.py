@@ -39,15 +39,18 @@ import yaml
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_open, atomic_write_json, atomic_write_text
+from hf_aidetect.files.layout import (
+    ALL_RESULTS,
+    POINT_LOG,
+    SWEEP_POINT,
+    SWEEP_RESULTS_CSV,
+    SWEEP_RESULTS_MARKDOWN,
+    SWEEP_SUMMARY,
+)
 from hf_aidetect.training.checkpoints import find_resumable_checkpoint
 
 logger = logging.getLogger(__name__)
 
-ALL_RESULTS = "all_results.json"
-POINT_FILE = "sweep_point.json"
-RESULTS_CSV = "results.csv"
-RESULTS_MD = "results.md"
-SUMMARY_FILE = "sweep_summary.json"
 SPEC_KEYS = {"base", "grid", "output_root", "overrides", "select_metric", "greater_is_better", "description"}
 SHORT_NAMES = {
     "per_device_train_batch_size": "bs",
@@ -242,7 +245,7 @@ class SubprocessRunner:
 
     def __call__(self, argv: list[str], point: SweepPoint) -> dict[str, Any]:
         command = [*(self.launch or [sys.executable]), "-m", "hf_aidetect.training.sweep", *argv]
-        log_path = point.output_dir / "train.log"
+        log_path = point.output_dir / POINT_LOG
         logger.info("Point %s: %s (log: %s)", point.name, shlex.join(command), log_path)
         with log_path.open("a", encoding="utf-8") as log:
             status = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
@@ -289,7 +292,7 @@ def _run_one(spec: SweepSpec, point: SweepPoint, runner: PointRunner, extra_args
     point.output_dir.mkdir(parents=True, exist_ok=True)
     argv = point_argv(spec, point, extra_args)
     record = {"params": point.params, "argv": argv, "status": "running"}
-    atomic_write_json(point.output_dir / POINT_FILE, record, sort_keys=False)
+    atomic_write_json(point.output_dir / SWEEP_POINT, record, sort_keys=False)
     start = time.perf_counter()
     try:
         runner(argv, point)
@@ -300,7 +303,7 @@ def _run_one(spec: SweepSpec, point: SweepPoint, runner: PointRunner, extra_args
         logger.error("Point %s failed: %s", point.name, error)
         record.update(status="failed", error=str(error)[-2000:])
     record["wall_time_s"] = time.perf_counter() - start
-    atomic_write_json(point.output_dir / POINT_FILE, record, sort_keys=False)
+    atomic_write_json(point.output_dir / SWEEP_POINT, record, sort_keys=False)
 
 
 def run_sweep(
@@ -324,13 +327,13 @@ def collect_results(spec: SweepSpec, points: list[SweepPoint] | None = None) -> 
     """Read every point folder and (re)write ``results.csv``, ``results.md`` and ``sweep_summary.json``."""
     points = points if points is not None else spec.points()
     rows = [
-        _row(spec, p, _read_json(p.output_dir / ALL_RESULTS), _read_json(p.output_dir / POINT_FILE))
+        _row(spec, p, _read_json(p.output_dir / ALL_RESULTS), _read_json(p.output_dir / SWEEP_POINT))
         for p in points
     ]
     best = best_row(rows, spec.select_metric, spec.greater_is_better)
     csv_path, markdown_path = write_tables(spec, rows, best)
     summary = {"select_metric": spec.select_metric, "greater_is_better": spec.greater_is_better, "best": best}
-    atomic_write_json(spec.output_root / SUMMARY_FILE, summary, sort_keys=False, default=str)
+    atomic_write_json(spec.output_root / SWEEP_SUMMARY, summary, sort_keys=False, default=str)
     failed = [row["point"] for row in rows if row["status"] == "failed"]
     return SweepReport(rows, best, csv_path, markdown_path, failed)
 
@@ -365,7 +368,7 @@ def write_tables(
     """``results.csv`` (raw numbers) and ``results.md`` (readable, names the best point)."""
     selected = [] if spec.select_metric in CSV_METRICS else [spec.select_metric]
     columns = ["point", *spec.grid, *CSV_METRICS, *selected, "wall_time_s", "status"]
-    csv_path = spec.output_root / RESULTS_CSV
+    csv_path = spec.output_root / SWEEP_RESULTS_CSV
     with atomic_open(csv_path, newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
@@ -386,7 +389,7 @@ def write_tables(
         params = ", ".join(f"{k} = {_format_value(best[k])}" for k in spec.grid)
         value = best[spec.select_metric]
         lines.append(f"**Best point:** `{best['point']}` ({params}) with {spec.select_metric} = {value:.4f}.")
-    markdown_path = spec.output_root / RESULTS_MD
+    markdown_path = spec.output_root / SWEEP_RESULTS_MARKDOWN
     atomic_write_text(markdown_path, "\n".join(lines) + "\n")
     return csv_path, markdown_path
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_open, atomic_write_text
+from hf_aidetect.files.layout import OPTUNA_TRIALS_CSV, SWEEP_RESULTS_MARKDOWN
 from hf_aidetect.training.sweep import SweepPoint, SweepSpec, point_argv
 
 logger = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
         }
         for t in study.trials
     ]
-    csv_path = root / "trials.csv"
+    csv_path = root / OPTUNA_TRIALS_CSV
     with atomic_open(csv_path, newline="") as handle:
         writer = csv.DictWriter(
             handle, fieldnames=["trial", "state", spec.select_metric, *keys, "duration_s"]
@@ -179,6 +180,6 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
         if best
         else "No trial has completed yet."
     )
-    markdown_path = root / "results.md"
+    markdown_path = root / SWEEP_RESULTS_MARKDOWN
     atomic_write_text(markdown_path, "\n".join(lines) + "\n")
     return OptunaReport(best, csv_path, markdown_path)

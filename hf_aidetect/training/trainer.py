@@ -40,8 +40,9 @@ from hf_aidetect.data.preprocessing import BatchAugment
 from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.errors import ConfigError, OutputError
 from hf_aidetect.files import atomic_write_text, describe_os_error, replace_directory
+from hf_aidetect.files.layout import TRAINER_STATE
 from hf_aidetect.models.lora import ADAPTER_WEIGHTS, is_peft_model, load_exact_adapter
-from hf_aidetect.training.checkpoints import TRAINER_STATE, rotate_checkpoints, staging_dir
+from hf_aidetect.training.checkpoints import rotate_checkpoints, staging_dir
 from hf_aidetect.training.stream_state import StreamCheckpoint
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import pytest
 
 from hf_aidetect.cli import main as cli_main
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files.layout import ALL_RESULTS
 from hf_aidetect.training.sweep import (
-    ALL_RESULTS,
     SubprocessRunner,
     SweepPoint,
     SweepSpec,

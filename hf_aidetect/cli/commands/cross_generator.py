@@ -25,6 +25,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from hf_aidetect.files.layout import CROSS_GENERATOR_MARKDOWN
+
 NAME = "cross-generator"
 HELP = "Leave-one-generator-out: train per held-out generator, table of accuracy / AP / TPR at 1 % FPR."
 ORDER = 27
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         runner = sweep.SubprocessRunner(shlex.split(args.launch) if args.launch else ())
     _, failed = protocol.run_cross_generator(args.config, args.dataset, args.output_dir, extra, runner=runner)
-    print((Path(args.output_dir) / protocol.TABLE_MD).read_text(encoding="utf-8"))
+    print((Path(args.output_dir) / CROSS_GENERATOR_MARKDOWN).read_text(encoding="utf-8"))
     if failed:
         print(f"Failed legs (re-run to retry): {', '.join(failed)}", file=sys.stderr)
         return 1
