@@ -65,7 +65,7 @@ def _predict(detector: Any, paths: list[Path]) -> float:
 def run(quick: bool, work: Path) -> dict[str, Any]:
     from benchmarks.models import build
     from hf_aidetect.inference.loading import load_detector
-    from hf_aidetect.inference.predict import default_num_workers
+    from hf_aidetect.inference.predict import decode_workers
 
     device = os.environ.get("BENCH_DEVICE", "cpu")
     counts = {"cnn224": 96, "vit_small": 64} if quick else {"cnn224": 512, "vit_small": 128}
@@ -88,7 +88,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
                 "model": SPECS[name]["label"],
                 "device": device,
                 "images": count,
-                "decode workers": default_num_workers(count, BATCH),
+                "decode workers": decode_workers(count, BATCH),
                 "raw forward images/s": round(raw, 1),
                 "raw threads": raw_threads,
                 "predict images/s": round(pred, 1),

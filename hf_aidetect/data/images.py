@@ -11,7 +11,6 @@ import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -131,8 +130,3 @@ def load_rgb(source: ImageSource, *, draft_scale: float | None = None) -> Image.
     if draft_scale is not None:
         apply_draft(image, draft_scale)
     return to_rgb(apply_orientation(image))
-
-
-def pil_loadable(source: Any) -> bool:
-    """True when ``source`` looks like something :func:`open_image` accepts (used to validate inputs)."""
-    return isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Mapping, Image.Image))

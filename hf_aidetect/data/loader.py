@@ -3,7 +3,8 @@
 :class:`PreprocessedSplit` hands each batch to its transform whole (the loader's ``__getitems__``
 protocol: no split into examples and re-stack) together with the samples' keys from
 :class:`KeyedSampler`, and :func:`collate_batches` passes the stacked batch through. Samplers,
-``accelerate``'s sharding and resumption work unchanged. The rest sizes loader workers and torch threads.
+``accelerate``'s sharding and resumption work unchanged. The loader defaults and torch's threads beside
+the workers follow :mod:`hf_aidetect.data.workers`.
 """
 
 from __future__ import annotations
@@ -15,35 +16,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from hf_aidetect.data.validation import default_num_workers
-
-
-def cpu_loader_workers(cores: int, max_workers: int = 8) -> int:
-    """Loader processes beside a model that computes on this CPU: a quarter of the cores (0 up to 3).
-
-    The model's own threads use every core; decoding costs a fraction of a training or inference step, and
-    a worker process takes a whole core from the model while it runs. On 2 cores, decoding in the main
-    process with 2 torch threads measured 1.2x (training) and 1.4-1.9x (predict) one worker + 1 thread.
-    """
-    return max(0, min(max_workers, cores // 4))
+from hf_aidetect.data.workers import cpu_thread_budget, loader_workers
 
 
 def default_dataloader_settings(device: str | None = None, max_workers: int = 8) -> dict[str, Any]:
-    """Keyword arguments for ``TrainingArguments`` / ``DataLoader`` fitted to this machine.
+    """``TrainingArguments`` data-loader settings fitted to this machine (``dataloader_*`` keys).
 
-    Workers on an accelerator: all cores up to ``max_workers``, leaving one core to the main process when
-    there are more than two (it launches the model); on CPU: :func:`cpu_loader_workers` (the model's math
-    needs the cores). Persistent workers avoid re-forking every epoch; ``prefetch_factor`` only applies
-    with workers; pinned memory only helps host-to-CUDA copies. Keys use ``TrainingArguments`` names.
+    Workers: :func:`~hf_aidetect.data.workers.loader_workers`. Persistent workers avoid re-forking every
+    epoch; ``prefetch_factor`` only applies with workers; pinned memory only helps host-to-CUDA copies.
     """
-    cores = default_num_workers()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda"):
-        workers = min(cores, max_workers)
-        if cores > 2:
-            workers = min(workers, cores - 1)
-    else:
-        workers = cpu_loader_workers(cores, max_workers)
+    workers = loader_workers(torch.device(device).type, max_workers=max_workers)
     settings: dict[str, Any] = {
         "dataloader_num_workers": workers,
         "dataloader_persistent_workers": workers > 0,
@@ -52,22 +35,6 @@ def default_dataloader_settings(device: str | None = None, max_workers: int = 8)
     if workers > 0:
         settings["dataloader_prefetch_factor"] = 4 if device.startswith("cuda") else 2
     return settings
-
-
-def as_dataloader_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
-    """The same settings with ``torch.utils.data.DataLoader`` keyword names."""
-    return {key.removeprefix("dataloader_"): value for key, value in settings.items()}
-
-
-def cpu_thread_budget(workers: int, cores: int | None = None, current: int | None = None) -> int:
-    """torch intra-op threads for a CPU process beside ``workers`` loader processes: ``cores - workers``.
-
-    Never more than ``current`` (torch's present setting, which already honours ``OMP_NUM_THREADS``) and
-    never below 1. Oversubscribed cores make OpenMP threads spin and wait on each other (2-3x slower here).
-    """
-    cores = default_num_workers() if cores is None else cores
-    current = torch.get_num_threads() if current is None else current
-    return max(1, min(current, cores - max(0, workers)))
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from hf_aidetect.data.images import ImageSource, apply_draft, apply_orientation, open_image, to_rgb
 from hf_aidetect.data.report import BadImage
 from hf_aidetect.data.validation_cache import cached_check
+from hf_aidetect.data.workers import available_cores
 
 logger = logging.getLogger(__name__)
 
@@ -68,14 +69,6 @@ def _check_with_limit(args: tuple[ImageSource, int | None]) -> str | None:
     return check_image(source)
 
 
-def default_num_workers() -> int:
-    """Cores available to this process (respects CPU affinity / container limits where visible)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 def _executor(n_items: int, num_workers: int) -> Executor:
     if n_items >= _PROCESS_POOL_MIN_FILES and num_workers > 1:
         method = "fork" if "fork" in _start_methods() else None
@@ -93,7 +86,7 @@ def check_images(sources: Sequence[ImageSource], num_workers: int | None = None)
     """Run :func:`check_image` over ``sources`` in parallel; one reason (or ``None``) per source, in order."""
     if not sources:
         return []
-    workers = min(num_workers or default_num_workers(), len(sources))
+    workers = min(num_workers or available_cores(), len(sources))
     if workers <= 1:
         return [check_image(source) for source in sources]
     chunksize = max(1, len(sources) // (workers * 8))

@@ -20,7 +20,8 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from hf_aidetect.data.loader import cpu_loader_workers, cpu_threads_beside
+from hf_aidetect.data.loader import cpu_threads_beside
+from hf_aidetect.data.workers import loader_workers
 from hf_aidetect.errors import BadImageError
 from hf_aidetect.inference.loading import Detector
 
@@ -116,17 +117,10 @@ class _FileBatches(Dataset):
         }
 
 
-def default_num_workers(num_files: int, batch_size: int, device: str = "cpu") -> int:
-    """Decode worker processes: none for a single batch (start-up would cost more than it saves); on CUDA
-    all cores but one, up to 8 (a GPU outruns one decoding core many times over); on CPU a quarter of the
-    cores, up to 4 (:func:`~hf_aidetect.data.loader.cpu_loader_workers`: the model's threads need them;
-    none on 2 cores, where decoding in-process measured 1.4x one worker for the seed CNN)."""
-    if num_files <= batch_size:
-        return 0
-    cores = os.cpu_count() or 1
-    if str(device).startswith("cuda"):
-        return max(1, min(8, cores - 1))
-    return cpu_loader_workers(cores, max_workers=4)
+def decode_workers(num_files: int, batch_size: int, device_type: str = "cpu") -> int:
+    """Decode processes for ``num_files`` in batches of ``batch_size``
+    (:func:`hf_aidetect.data.workers.loader_workers`: none for a single batch)."""
+    return loader_workers(device_type, batches=-(-num_files // max(1, batch_size)))
 
 
 def predict_files(
@@ -143,7 +137,7 @@ def predict_files(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     workers = num_workers
     if workers is None:
-        workers = default_num_workers(len(paths), batch_size, detector.device.type)
+        workers = decode_workers(len(paths), batch_size, detector.device.type)
     dataset = _FileBatches([Path(p) for p in paths], batch_size, detector.transform)
     loader = DataLoader(
         dataset,

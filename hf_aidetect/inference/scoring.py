@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from hf_aidetect.data.loader import cpu_threads_beside
 from hf_aidetect.inference.loading import Detector
-from hf_aidetect.inference.predict import default_num_workers
+from hf_aidetect.inference.predict import decode_workers
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def score_dataset(
     images = undecoded.with_transform(_batch_transform(detector.transform, perturbation))
     workers = num_workers
     if workers is None:
-        workers = default_num_workers(len(dataset), batch_size, detector.device.type)
+        workers = decode_workers(len(dataset), batch_size, detector.device.type)
     loader = DataLoader(
         images,
         batch_size=None,

@@ -172,8 +172,3 @@ def operating_points(
             "method": "stratified (per class) percentile bootstrap",
         },
     }
-
-
-def tpr_at_fpr(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, fpr: float) -> float:
-    """The highest TPR of any threshold with FPR <= ``fpr`` (no interval; see :func:`operating_points`)."""
-    return float(operating_points(labels, scores, fprs=(fpr,), resamples=0)["tpr_at_fpr"][0]["tpr"])

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import torch
 
@@ -44,33 +43,15 @@ def native_bf16(device_type: str) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def speed_switches(device: str) -> dict[str, Any]:
-    """Recommended ``TrainingArguments`` / ``ModelArguments`` values for ``device`` (``"cuda"`` or ``"cpu"``).
-
-    On CUDA: bf16 autocast where the GPU supports it, SDPA attention, ``torch.compile``; on CPU: none
-    (fp32, SDPA is the default there already).
-    """
-    if not device.startswith("cuda") or not torch.cuda.is_available():
-        return {"attn_implementation": "sdpa"}
-    return {
-        "bf16": torch.cuda.is_bf16_supported(),
-        "tf32": True,
-        "attn_implementation": "sdpa",
-        "torch_compile": True,
-        "dataloader_pin_memory": True,
-    }
-
-
 def training_thread_count(
     torch_threads: int | None, workers: int, device_type: str, cores: int | None = None
 ) -> tuple[int | None, str]:
     """(torch threads to set or None to leave them, why) for training next to ``workers`` loader processes.
 
     ``--torch_threads`` wins, then a user's ``OMP_NUM_THREADS``; on CPU with workers, each local process
-    gets its share of the cores minus the workers (:func:`hf_aidetect.data.loader.cpu_thread_budget`).
+    gets its share of the cores minus the workers (:func:`hf_aidetect.data.workers.cpu_thread_budget`).
     """
-    from hf_aidetect.data.loader import cpu_thread_budget
-    from hf_aidetect.data.validation import default_num_workers
+    from hf_aidetect.data.workers import available_cores, cpu_thread_budget
 
     if torch_threads is not None:
         return torch_threads, "--torch_threads"
@@ -79,7 +60,7 @@ def training_thread_count(
     if device_type != "cpu" or workers <= 0:
         return None, f"training on {device_type} with {workers} data-loader workers"
     local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
-    share = max(1, (default_num_workers() if cores is None else cores) // local)
+    share = max(1, (available_cores() if cores is None else cores) // local)
     threads = cpu_thread_budget(workers, cores=share)
     return threads, f"{share} cores - {workers} data-loader workers"
 

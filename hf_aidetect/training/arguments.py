@@ -354,10 +354,7 @@ def _multi_process_without_accelerator() -> bool:
 
 
 def _default_dataloader_settings() -> dict[str, Any]:
-    """The data layer's data-loader defaults (``dataloader_*`` keys); no workers if it cannot say."""
-    try:
-        from hf_aidetect.data import default_dataloader_settings
-    except ImportError:
-        logger.debug("hf_aidetect.data.default_dataloader_settings unavailable; using 0 workers.")
-        return {"dataloader_num_workers": 0, "dataloader_pin_memory": False}
+    """The data layer's data-loader defaults (``dataloader_*`` keys)."""
+    from hf_aidetect.data.loader import default_dataloader_settings
+
     return dict(default_dataloader_settings())

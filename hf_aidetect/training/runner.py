@@ -31,6 +31,7 @@ from hf_aidetect.files.layout import ALL_RESULTS, DATA_SUMMARY, EPOCH_METRICS, S
 from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.lora import AdapterSnapshot, merge_lora, save_adapter_form
+from hf_aidetect.publishing.model_card import ModelCardCallback
 from hf_aidetect.training.acceleration import native_bf16, to_channels_last, training_threads
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 from hf_aidetect.training.checkpoints import (
@@ -150,14 +151,6 @@ def _trainer_args(training_args: DetectionTrainingArguments) -> DetectionTrainin
     return args
 
 
-def _card_callbacks(card_context: dict[str, Any]) -> list[Any]:
-    try:
-        from hf_aidetect.publishing.model_card import ModelCardCallback
-    except ImportError:  # the publishing layer is optional for training
-        return []
-    return [ModelCardCallback(**card_context)]
-
-
 def resolve_device_preprocessing(
     script_args: ScriptArguments, training_args: DetectionTrainingArguments
 ) -> bool:
@@ -268,7 +261,7 @@ def build_trainer(
         eval_dataset=splits["validation"],
         processing_class=processor,
         compute_metrics=build_compute_metrics(),
-        callbacks=_card_callbacks(card_context),
+        callbacks=[ModelCardCallback(**card_context)],
         class_weights=class_weights,
         card_context=card_context,
         device_stage=transforms.device_stage,

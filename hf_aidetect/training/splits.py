@@ -14,7 +14,7 @@ from transformers.image_processing_utils import BaseImageProcessor
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.preprocessing import InputSpec, SplitTransforms, create_transforms, prepare_splits
 from hf_aidetect.data.streaming import StreamingSplit
-from hf_aidetect.data.validation import default_num_workers
+from hf_aidetect.data.workers import available_cores
 from hf_aidetect.training.arguments import DetectionTrainingArguments, ScriptArguments
 
 
@@ -40,7 +40,7 @@ def build_splits(
         device_preprocessing=device_preprocessing,
         channels_last=channels_last,
     )
-    cores = default_num_workers()
+    cores = available_cores()
     with training_args.main_process_first(desc="building the decode cache"):
         splits = prepare_splits(
             dataset, transforms, script_args.pipeline, num_proc=cores if cores > 1 else None

@@ -304,14 +304,10 @@ class DetectionTrainer(Trainer):
             atomic_write_text(os.path.join(self.args.output_dir, TRAINER_STATE), text)
 
     def create_model_card(self, **kwargs: Any) -> None:
-        """Write ``README.md`` with :mod:`hf_aidetect.publishing.model_card` (stock card if unavailable)."""
+        """Write ``README.md`` with :mod:`hf_aidetect.publishing.model_card`."""
+        from hf_aidetect.publishing.model_card import write_model_card
+
         if not self.is_world_process_zero():
-            return
-        try:
-            from hf_aidetect.publishing.model_card import write_model_card
-        except ImportError:
-            logger.info("hf_aidetect.publishing.model_card unavailable; writing the stock Trainer card.")
-            super().create_model_card(**kwargs)
             return
         write_model_card(self.args.output_dir, trainer=self, **self.card_context, **kwargs)
 

@@ -1,4 +1,4 @@
-"""Dataset summary / load report, INFO logging, and data-loader defaults."""
+"""Dataset summary / load report and INFO logging."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import math
 import pytest
 from datasets import DatasetDict
 
-import hf_aidetect.data.loader as loader
 from hf_aidetect import load_detection_dataset, summarize_dataset
-from hf_aidetect.data import DatasetSummary, default_dataloader_settings
-from hf_aidetect.data.loader import as_dataloader_kwargs
+from hf_aidetect.data import DatasetSummary
 from hf_aidetect.data.preprocessing import InputSpec, create_transforms, with_transform
 from tests.utils import make_class_folder, make_split_layout
 
@@ -61,29 +59,6 @@ def test_imbalance_without_minority_is_infinite():
     summary = DatasetSummary(counts={"train": {"real": 3, "fake": 0}})
     assert math.isinf(summary.imbalance_ratio)
     assert summary.to_dict()["imbalance_ratio"] is None
-
-
-@pytest.mark.parametrize(
-    ("cores", "cpu_workers", "cuda_workers"), [(1, 0, 1), (2, 0, 2), (4, 1, 3), (16, 4, 8)]
-)
-def test_dataloader_defaults_fit_the_machine(monkeypatch, cores, cpu_workers, cuda_workers):
-    monkeypatch.setattr(loader, "default_num_workers", lambda: cores)
-    cpu = default_dataloader_settings(device="cpu")
-    assert cpu["dataloader_num_workers"] == cpu_workers  # the model's threads need the cores
-    assert cpu["dataloader_persistent_workers"] is (cpu_workers > 0)
-    assert cpu["dataloader_pin_memory"] is False
-    assert cpu.get("dataloader_prefetch_factor", 2) >= 2
-    cuda = default_dataloader_settings(device="cuda")
-    assert cuda["dataloader_num_workers"] == cuda_workers and cuda["dataloader_pin_memory"] is True
-    assert as_dataloader_kwargs(cpu)["num_workers"] == cpu_workers
-
-
-def test_dataloader_defaults_are_valid_training_arguments(tmp_path):
-    from transformers import TrainingArguments
-
-    for device in ("cpu", "cuda"):
-        args = TrainingArguments(output_dir=str(tmp_path), **default_dataloader_settings(device=device))
-        assert args.dataloader_num_workers >= 0
 
 
 def test_arrow_column_honours_select_and_shuffle():

@@ -43,7 +43,7 @@ def test_training_thread_count(
     cores: int,
     expected: int | None,
 ) -> None:
-    no_omp.setattr("hf_aidetect.data.validation.default_num_workers", lambda: cores)
+    no_omp.setattr("hf_aidetect.data.workers.available_cores", lambda: cores)
     assert training_thread_count(torch_threads, workers, device)[0] == expected
 
 
@@ -64,7 +64,8 @@ def test_training_threads_sets_and_restores(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_predict_shares_the_thread_budget() -> None:
-    from hf_aidetect.data.loader import cpu_thread_budget, cpu_threads_beside
+    from hf_aidetect.data.loader import cpu_threads_beside
+    from hf_aidetect.data.workers import cpu_thread_budget
     from hf_aidetect.inference import predict
 
     assert predict.cpu_threads_beside is cpu_threads_beside

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
+from hf_aidetect.data.workers import available_cores
+
 logger = logging.getLogger(__name__)
 
 # ITU-T T.81 Annex K tables in natural (row-major) order, the order PIL's ``image.quantization`` uses.
@@ -152,6 +154,6 @@ def perceptual_hash(image: dict[str, Any]) -> int | None:
 
 def parallel_map(function: Callable[..., Any], items: Iterable[Any], workers: int | None = None) -> list[Any]:
     """``function`` over ``items`` in threads (file reads and PIL header parsing release the GIL)."""
-    workers = workers or min(8, 2 * (os.cpu_count() or 1))
+    workers = workers or min(8, 2 * available_cores())
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(function, items))

@@ -46,7 +46,7 @@ from hf_aidetect.data.pack.plan import (
 )
 from hf_aidetect.data.report import LoadReport
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST
-from hf_aidetect.data.validation import default_num_workers
+from hf_aidetect.data.workers import available_cores
 from hf_aidetect.errors import ConfigError, DatasetLayoutError
 from hf_aidetect.files import atomic_path, atomic_write_text, is_partial
 
@@ -218,7 +218,7 @@ def _write_shards(
 ) -> None:
     if not shards:
         return
-    workers = min(num_workers or default_num_workers(), len(shards))
+    workers = min(num_workers or available_cores(), len(shards))
     bar = tqdm(total=sum(len(s.rows) for s in shards), unit="img", desc="pack", disable=not progress)
     try:
         for written in _run(rows, shards, str(out), root, workers):

@@ -11,7 +11,7 @@ or shipped as uint8 with their draws for the training device to finish.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -191,8 +191,3 @@ class ImageTransform:
         image = to_rgb(apply_orientation(image))
         fx, fy = image.size[0] / size[0], image.size[1] / size[1]
         return image, (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
-
-
-def stack_sources(images: Sequence[Any]) -> dict[str, list[Any]]:
-    """A transform batch from a list of image sources (paths, bytes, PIL images)."""
-    return {"image": list(images)}
