@@ -74,12 +74,14 @@ class DatasetSummary:
 
     def to_markdown(self) -> str:
         """A small markdown table: one row per split, one column per class, plus totals."""
-        lines = ["| split | real | fake | total |", "|---|---:|---:|---:|"]
+        from hf_aidetect.markdown import markdown_table
+
+        rows = []
         for split, per_class in self.counts.items():
             real, fake = per_class.get("real", 0), per_class.get("fake", 0)
-            lines.append(f"| {split} | {real} | {fake} | {real + fake} |")
+            rows.append([split, real, fake, real + fake])
         ratio = self.imbalance_ratio
-        lines.append("")
+        lines = [markdown_table(["split", "real", "fake", "total"], rows, align="lrrr"), ""]
         lines.append(f"Train imbalance (majority / minority): {ratio:.2f}")
         return "\n".join(lines)
 

@@ -37,6 +37,7 @@ from hf_aidetect.inference.operating_point import (
 )
 from hf_aidetect.inference.robustness import json_safe
 from hf_aidetect.inference.threshold import MIN_IMAGES_PER_CLASS
+from hf_aidetect.markdown import markdown_table
 
 logger = logging.getLogger(__name__)
 
@@ -151,29 +152,27 @@ def _cell(value: Any) -> str:
 
 
 def summary_markdown(rows: list[dict[str, Any]], decision: ThresholdDecision) -> str:
-    header = (
-        "| dataset | split | real | fake | accuracy | balanced acc. | fake recall | ROC-AUC | AP "
-        "| TPR at 1 % FPR [95 % CI] | ECE |"
-    )
+    header = ["dataset", "split", "real", "fake", "accuracy", "balanced acc.", "fake recall", "ROC-AUC", "AP",
+              "TPR at 1 % FPR [95 % CI]", "ECE"]  # fmt: skip
+    cells = []
+    for row in rows:
+        ci = row["tpr_at_1pct_fpr_ci"] or [None, None]
+        interval = f" [{_cell(ci[0])}, {_cell(ci[1])}]" if ci[0] is not None and ci[0] == ci[0] else ""
+        resolvable = "" if row["tpr_at_1pct_fpr_resolvable"] else " (*)"
+        cells.append(
+            [row["dataset"], row["split"], row["num_real"], row["num_fake"], _cell(row["accuracy"]),
+             _cell(row["balanced_accuracy"]), _cell(row["recall_fake"]), _cell(row["roc_auc"]),
+             _cell(row["average_precision"]), f"{_cell(row['tpr_at_1pct_fpr'])}{interval}{resolvable}",
+             _cell(row["ece"])]
+        )  # fmt: skip
     lines = [
         "# Evaluation summary",
         "",
         f"Decision threshold {decision.value:.4f} ({decision.source}); an image is fake when "
         "P(fake) >= the threshold. Every image of each set is scored; intervals: stratified bootstrap.",
         "",
-        header,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        markdown_table(header, cells, align="llrrrrrrrlr"),
     ]
-    for row in rows:
-        ci = row["tpr_at_1pct_fpr_ci"] or [None, None]
-        interval = f" [{_cell(ci[0])}, {_cell(ci[1])}]" if ci[0] is not None and ci[0] == ci[0] else ""
-        lines.append(
-            f"| {row['dataset']} | {row['split']} | {row['num_real']} | {row['num_fake']} | "
-            f"{_cell(row['accuracy'])} | {_cell(row['balanced_accuracy'])} | {_cell(row['recall_fake'])} | "
-            f"{_cell(row['roc_auc'])} | {_cell(row['average_precision'])} | "
-            f"{_cell(row['tpr_at_1pct_fpr'])}{interval}{'' if row['tpr_at_1pct_fpr_resolvable'] else ' (*)'} "
-            f"| {_cell(row['ece'])} |"
-        )
     if any(not row["tpr_at_1pct_fpr_resolvable"] for row in rows):
         lines += [
             "",

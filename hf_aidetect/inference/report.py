@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.inference.robustness import robustness_markdown
+from hf_aidetect.markdown import markdown_table
 
 SUMMARY_METRICS = (
     "accuracy",
@@ -64,13 +65,13 @@ def threshold_sentence(info: dict[str, Any]) -> str:
 def _metric_table(report: dict[str, Any]) -> list[str]:
     at_threshold, at_half = report["metrics"], report.get("metrics_at_0.5", {})
     both = report["threshold"]["value"] != 0.5 and at_half
-    header = f"| metric | at threshold {report['threshold']['value']:.4f} |" + (" at 0.5 |" if both else "")
-    lines = [header, "|---|---:|" + ("---:|" if both else "")]
-    for key in SUMMARY_METRICS:
-        if key in at_threshold:
-            extra = f" {_number(at_half.get(key))} |" if both else ""
-            lines.append(f"| {key} | {_number(at_threshold[key])} |{extra}")
-    return lines
+    header = ["metric", f"at threshold {report['threshold']['value']:.4f}", *(["at 0.5"] if both else [])]
+    rows = [
+        [key, at_threshold[key], *([at_half.get(key)] if both else [])]
+        for key in SUMMARY_METRICS
+        if key in at_threshold
+    ]
+    return [markdown_table(header, rows, align="lrr", cell=_number)]
 
 
 def _interval(entry: dict[str, Any]) -> str:
@@ -83,21 +84,15 @@ def _interval(entry: dict[str, Any]) -> str:
 def operating_point_lines(points: dict[str, Any]) -> list[str]:
     """TPR at each FPR budget, ROC-AUC and AP with their bootstrap intervals and image counts."""
     n_real, n_fake = points["num_real"], points["num_fake"]
-    lines = [
-        "| figure | value | 95 % interval | images |",
-        "|---|---:|---|---|",
-    ]
-    for row in points["tpr_at_fpr"]:
-        note = "" if row["resolvable"] else " (*)"
-        lines.append(
-            f"| TPR at {100 * row['fpr']:g} % FPR{note} | {_number(row['tpr'])} | {_interval(row)} | "
-            f"{n_fake} fake (TPR), {n_real} real (FPR) |"
-        )
+    rows = [
+        [f"TPR at {100 * row['fpr']:g} % FPR{'' if row['resolvable'] else ' (*)'}", _number(row["tpr"]),
+         _interval(row), f"{n_fake} fake (TPR), {n_real} real (FPR)"]
+        for row in points["tpr_at_fpr"]
+    ]  # fmt: skip
     for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "Average precision")):
         entry = points[key]
-        lines.append(
-            f"| {name} | {_number(entry['value'])} | {_interval(entry)} | {n_real} real, {n_fake} fake |"
-        )
+        rows.append([name, _number(entry["value"]), _interval(entry), f"{n_real} real, {n_fake} fake"])
+    lines = [markdown_table(["figure", "value", "95 % interval", "images"], rows, align="lr")]
     bootstrap = points.get("bootstrap")
     lines.append("")
     if bootstrap:
@@ -126,26 +121,19 @@ def calibration_lines(calibration: dict[str, Any]) -> list[str]:
 
 
 def _confusion_table(matrix: list[list[int]]) -> list[str]:
-    return [
-        "| true \\ predicted | real | fake |",
-        "|---|---:|---:|",
-        f"| real | {matrix[0][0]} | {matrix[0][1]} |",
-        f"| fake | {matrix[1][0]} | {matrix[1][1]} |",
-    ]
+    rows = [["real", *matrix[0]], ["fake", *matrix[1]]]
+    return [markdown_table(["true \\ predicted", "real", "fake"], rows, align="lrr")]
 
 
 def _source_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        "| source | images | real | fake | accuracy | average precision | TPR at 1 % FPR | AP / TPR basis |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['source']} | {row['num_samples']} | {row['num_real']} | {row['num_fake']} | "
-            f"{_number(row['accuracy'])} | {_number(row['average_precision'])} | "
-            f"{_number(row.get('tpr_at_1pct_fpr'))} | {row['ap_basis']} |"
-        )
-    return lines
+    header = ["source", "images", "real", "fake", "accuracy", "average precision", "TPR at 1 % FPR",
+              "AP / TPR basis"]  # fmt: skip
+    cells = [
+        [row["source"], row["num_samples"], row["num_real"], row["num_fake"], row["accuracy"],
+         row["average_precision"], row.get("tpr_at_1pct_fpr"), row["ap_basis"]]
+        for row in rows
+    ]  # fmt: skip
+    return [markdown_table(header, cells, align="lrrrrrrl", cell=_number)]
 
 
 def render_report_markdown(report: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 from hf_aidetect.files.layout import ROBUSTNESS_JSON, ROBUSTNESS_MARKDOWN
+from hf_aidetect.markdown import markdown_table
 
 Perturbation = Callable[[Image.Image], Image.Image]
 
@@ -111,16 +112,16 @@ def robustness_markdown(rows: list[dict[str, float | str]], threshold: float, nu
     """A markdown table (one row per perturbation) with a one-line explanation above it."""
     columns = ["perturbation", "description", *TABLE_METRICS, "delta_roc_auc"]
     present = [c for c in columns if any(c in row for row in rows)]
+    align = "".join("l" if column in ("perturbation", "description") else "r" for column in present)
+    cells = [
+        [_cell(row.get(column, ""), signed=column == "delta_roc_auc") for column in present] for row in rows
+    ]
     lines = [
         f"Metrics on {num_samples} test images with each perturbation applied before preprocessing; "
         f"decisions at threshold {threshold:.4f}. `delta_roc_auc` is the change against the clean row.",
         "",
-        "| " + " | ".join(present) + " |",
-        "|" + "|".join("---" if c in ("perturbation", "description") else "---:" for c in present) + "|",
+        markdown_table(present, cells, align=align),
     ]
-    for row in rows:
-        cells = [_cell(row.get(column, ""), signed=column == "delta_roc_auc") for column in present]
-        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

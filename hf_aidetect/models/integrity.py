@@ -144,7 +144,7 @@ def verify_model_folder(folder: str | Path, *, check_architecture: bool = True) 
     folder = Path(folder)
     from hf_aidetect.models.lora import is_adapter_folder, verify_adapter_folder
 
-    if is_adapter_folder(folder) and not (folder / SAFE_WEIGHTS).is_file():  # a LoRA adapter-form save
+    if is_adapter_folder(folder) and not (folder / WEIGHTS).is_file():  # a LoRA adapter-form save
         verify_adapter_folder(folder)
         return
     config = load_config(folder)

@@ -145,7 +145,7 @@ def write_folded_biases(model_dir: str | Path, model: nn.Module, parameters: Seq
     values = dict(model.named_parameters())
     from hf_aidetect.models.lora import is_adapter_folder, write_adapter_tensors
 
-    if is_adapter_folder(model_dir) and not (model_dir / SAFETENSORS).is_file():
+    if is_adapter_folder(model_dir) and not (model_dir / WEIGHTS).is_file():
         return [write_adapter_tensors(model_dir, {name: values[name] for name in parameters})]
     written = []
     for path, names in _weight_files(model_dir, parameters).items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hf_aidetect.publishing.card_inputs import CardInputs
-from hf_aidetect.publishing.tables import fmt, markdown_table, plain
+from hf_aidetect.publishing.tables import card_table, fmt, plain
 
 
 def is_folded(inputs: CardInputs) -> bool:
@@ -60,7 +60,7 @@ def operating_table(points: dict[str, Any]) -> str:
     for key, name in (("roc_auc", "ROC-AUC"), ("average_precision", "Average precision")):
         entry = points.get(key) or {}
         rows.append([name, entry.get("value", "-"), interval(entry), f"{n_fake} fake / {n_real} real"])
-    table = markdown_table(["Figure", "Value", "95% interval", "Images"], rows)
+    table = card_table(["Figure", "Value", "95% interval", "Images"], rows)
     bootstrap = points.get("bootstrap") or {}
     notes = []
     if bootstrap:

@@ -34,7 +34,7 @@ from hf_aidetect.publishing.card_sections import (
     report_figures,
 )
 from hf_aidetect.publishing.card_tuning import tuning_text
-from hf_aidetect.publishing.tables import fmt, markdown_table, metric, plain
+from hf_aidetect.publishing.tables import card_table, fmt, metric, plain
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def card_data(inputs: CardInputs) -> ModelCardData:
 
 def _metrics_table(metrics: dict[str, float]) -> str:
     rows = [[display, metrics[key]] for key, _, display in TABLE_METRICS if key in metrics]
-    return markdown_table(["Metric", "Value"], rows)
+    return card_table(["Metric", "Value"], rows)
 
 
 def _epoch_table(inputs: CardInputs) -> str:
@@ -154,7 +154,7 @@ def _epoch_table(inputs: CardInputs) -> str:
         cells = [row.get(key, "-") for key, _ in columns]
         is_best = best_step is not None and str(row.get("step")) == str(best_step)
         body.append([*cells, "best" if is_best else ""])
-    return markdown_table([title for _, title in columns] + [""], body)
+    return card_table([title for _, title in columns] + [""], body)
 
 
 def _best_text(inputs: CardInputs) -> str:
@@ -173,7 +173,7 @@ def _confusion_table(inputs: CardInputs, matrix: list[list[int]] | None) -> str:
     if not matrix:
         return ""
     names = [inputs.id2label.get(i, str(i)) for i in range(2)]
-    return markdown_table(["true \\ predicted", *names], [[names[i], *matrix[i]] for i in range(2)])
+    return card_table(["true \\ predicted", *names], [[names[i], *matrix[i]] for i in range(2)])
 
 
 def _data_table(inputs: CardInputs) -> str:
@@ -183,7 +183,7 @@ def _data_table(inputs: CardInputs) -> str:
         if counts:
             real, fake = counts.get("real", 0), counts.get("fake", 0)
             rows.append([split, real, fake, real + fake])
-    return markdown_table(["split", "real", "fake", "total"], rows)
+    return card_table(["split", "real", "fake", "total"], rows)
 
 
 def _report_fields(inputs: CardInputs) -> dict[str, Any]:
@@ -223,7 +223,7 @@ def _per_source_table(rows: list[dict[str, Any]]) -> str:
         "TPR at 1% FPR",
         "AP / TPR computed on",
     ]
-    return markdown_table(header, body)
+    return card_table(header, body)
 
 
 def render_model_card(inputs: CardInputs) -> ModelCard:

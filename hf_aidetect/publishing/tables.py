@@ -1,8 +1,10 @@
-"""Number formatting and markdown tables shared by the model card modules."""
+"""Number formatting of the model card, and its tables (written by :mod:`hf_aidetect.markdown`)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from hf_aidetect.markdown import markdown_table
 
 
 def metric(value: Any) -> float:
@@ -29,10 +31,6 @@ def plain(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
-    """A GitHub-flavoured markdown table (empty string when there are no rows)."""
-    if not rows:
-        return ""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(fmt(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
+def card_table(header: list[str], rows: list[list[Any]]) -> str:
+    """A card table with :func:`fmt` cells; empty (the section is left out) when there are no rows."""
+    return markdown_table(header, rows, cell=fmt) if rows else ""

@@ -42,6 +42,7 @@ from hf_aidetect.files.layout import (
     REPORT_METRICS,
     evaluation_file,
 )
+from hf_aidetect.markdown import markdown_table
 from hf_aidetect.training.checkpoints import find_resumable_checkpoint
 from hf_aidetect.training.sweep import PointRunner, SubprocessRunner, SweepPoint
 
@@ -263,17 +264,18 @@ def write_table(output_dir: Path, legs: list[Leg]) -> list[dict[str, Any]]:
         "One training run per held-out generator on all the others; scored on the held-out generator's "
         "fakes (every split) and the real test images, at the threshold tuned on the seen generators.",
         "",
-        "| held-out generator | fake | real | accuracy | fake recall | AP | ROC-AUC "
-        "| TPR at 1 % FPR [95 % CI] | status |",
-        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
+    header = ["held-out generator", "fake", "real", "accuracy", "fake recall", "AP", "ROC-AUC",
+              "TPR at 1 % FPR [95 % CI]", "status"]  # fmt: skip
+    cells = []
     for row in rows:
         ci = row.get("tpr_at_1pct_fpr_ci") or [None, None]
         interval = f" [{_cell(ci[0])}, {_cell(ci[1])}]" if ci[0] is not None else ""
-        lines.append(
-            f"| {row['held_out']} | {_cell(row.get('num_fake'))} | {_cell(row.get('num_real'))} | "
-            + " | ".join(_cell(row.get(key)) for key in COLUMNS[:-1])
-            + f" | {_cell(row.get('tpr_at_1pct_fpr'))}{interval} | {row['status']} |"
-        )
+        cells.append(
+            [row["held_out"], _cell(row.get("num_fake")), _cell(row.get("num_real")),
+             *(_cell(row.get(key)) for key in COLUMNS[:-1]),
+             f"{_cell(row.get('tpr_at_1pct_fpr'))}{interval}", row["status"]]
+        )  # fmt: skip
+    lines.append(markdown_table(header, cells, align="lrrrrrrll"))
     atomic_write_text(output_dir / CROSS_GENERATOR_MARKDOWN, "\n".join(lines) + "\n")
     return rows

@@ -22,6 +22,7 @@ from typing import Any
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_write_json, atomic_write_text
 from hf_aidetect.files.layout import DEMO_RESULTS_JSON, DEMO_RESULTS_MARKDOWN, WEIGHTS
+from hf_aidetect.markdown import markdown_table
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +108,21 @@ def _parameter_count(output_dir: Path) -> int | None:
 
 def results_table(results: Sequence[DemoResult]) -> str:
     """Markdown table of the demo results."""
-    lines = [
-        "| model | test accuracy | test ROC-AUC | validation accuracy | parameters | wall time | output |",
-        "|---|---:|---:|---:|---:|---:|---|",
+    header = [
+        "model",
+        "test accuracy",
+        "test ROC-AUC",
+        "validation accuracy",
+        "parameters",
+        "wall time",
+        "output",
     ]
-    for row in results:
-        params = f"{row.parameters:,}" if row.parameters else "?"
-        lines.append(
-            f"| {row.model} | {row.test_accuracy:.2%} | {row.test_roc_auc:.4f} "
-            f"| {row.validation_accuracy:.2%} | {params} | {row.train_seconds:.0f} s | {row.output_dir} |"
-        )
-    return "\n".join(lines)
+    rows = [
+        [row.model, f"{row.test_accuracy:.2%}", f"{row.test_roc_auc:.4f}", f"{row.validation_accuracy:.2%}",
+         f"{row.parameters:,}" if row.parameters else "?", f"{row.train_seconds:.0f} s", row.output_dir]
+        for row in results
+    ]  # fmt: skip
+    return markdown_table(header, rows, align="lrrrrrl")
 
 
 def run_demo(

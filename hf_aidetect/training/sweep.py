@@ -47,6 +47,7 @@ from hf_aidetect.files.layout import (
     SWEEP_RESULTS_MARKDOWN,
     SWEEP_SUMMARY,
 )
+from hf_aidetect.markdown import markdown_table
 from hf_aidetect.training.checkpoints import find_resumable_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -376,13 +377,12 @@ def write_tables(
     keys = ["point", *spec.grid, *(key for key, _ in TABLE_METRICS), "wall_time_s", "status"]
     headers = ["point", *spec.grid, *(header for _, header in TABLE_METRICS), "wall time", "status"]
     lines = [f"# Sweep {spec.name}", "", f"Base recipe: `{spec.base.name}`. Grid: {spec.grid}.", ""]
-    lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    cells = []
     for row in rows:
         marker = " **(best)**" if best is not None and row["point"] == best["point"] else ""
-        cells = [_cell(key, row.get(key)) for key in keys]
-        cells[0] += marker
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
+        cells.append([_cell(key, row.get(key)) for key in keys])
+        cells[-1][0] += marker
+    lines += [markdown_table(headers, cells), ""]
     if best is None:
         lines.append(f"No finished point has `{spec.select_metric}` yet.")
     else:

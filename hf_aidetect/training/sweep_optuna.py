@@ -21,6 +21,7 @@ from typing import Any
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_open, atomic_write_text
 from hf_aidetect.files.layout import OPTUNA_TRIALS_CSV, SWEEP_RESULTS_MARKDOWN
+from hf_aidetect.markdown import markdown_table
 from hf_aidetect.training.sweep import SweepPoint, SweepSpec, point_argv
 
 logger = logging.getLogger(__name__)
@@ -159,21 +160,8 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
         trial = study.best_trial
         best = {"number": trial.number, "value": trial.value, "params": trial.params}
     headers = ["trial", "state", spec.select_metric, *keys, "duration (s)"]
-    lines = [
-        f"# Optuna study {spec.name}",
-        "",
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-    ]
-    for row in rows:
-        lines.append(
-            "| "
-            + " | ".join(
-                "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row.values()
-            )
-            + " |"
-        )
-    lines.append("")
+    cells = [list(row.values()) for row in rows]
+    lines = [f"# Optuna study {spec.name}", "", markdown_table(headers, cells, cell=_trial_cell), ""]
     lines.append(
         f"**Best trial:** {best['number']} with {spec.select_metric} = {best['value']:.4f}, "
         f"parameters {best['params']}."
@@ -183,3 +171,7 @@ def write_trials(spec: SweepSpec, study: Any, root: Path) -> OptunaReport:
     markdown_path = root / SWEEP_RESULTS_MARKDOWN
     atomic_write_text(markdown_path, "\n".join(lines) + "\n")
     return OptunaReport(best, csv_path, markdown_path)
+
+
+def _trial_cell(value: object) -> str:
+    return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import run as runner
-from benchmarks.report import markdown_table, render
+from benchmarks.report import render, results_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,8 +23,8 @@ def test_parse_cases_letters_names_and_unknown():
         runner.parse_cases("x")
 
 
-def test_markdown_table_formats_cells():
-    table = markdown_table(["a", "b"], [{"a": 1234.5, "b": True}, {"a": "x|y", "b": False}])
+def test_results_table_formats_cells():
+    table = results_table(["a", "b"], [{"a": 1234.5, "b": True}, {"a": "x|y", "b": False}])
     lines = table.splitlines()
     assert lines[0] == "| a | b |" and lines[1] == "|---|---|"
     assert lines[2] == "| 1,234 | met |"

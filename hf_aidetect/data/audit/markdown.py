@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hf_aidetect.data.audit.probe import COMBINED, SHORTCUT_AUC, auc_text
+from hf_aidetect.markdown import markdown_table
 
 MAX_LISTED_PAIRS = 20
 
@@ -20,36 +21,33 @@ def _probe_table(probe: list[dict[str, Any]]) -> list[str]:
     splits = list(dict.fromkeys(row["split"] for row in probe))
     features = list(dict.fromkeys(row["feature"] for row in probe))
     cell = {(row["split"], row["feature"]): row for row in probe}
-    lines = ["| feature | " + " | ".join(splits) + " |", "|---|" + "---:|" * len(splits)]
+    rows = []
     for feature in features:
         cells = []
         for split in splits:
             row = cell.get((split, feature))
             text = auc_text(row["auc"]) if row else "-"
             cells.append(f"**{text}** (!)" if row and row["shortcut"] else text)
-        name = f"*{feature}*" if feature == COMBINED else feature
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return lines
+        rows.append([f"*{feature}*" if feature == COMBINED else feature, *cells])
+    return [markdown_table(["feature", *splits], rows, align="l" + "r" * len(splits))]
 
 
 def _distribution_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        "| split | class | images | formats | JPEG quality | subsampling | colour modes "
-        "| size (median, range) | EXIF | file size (median) |",
-        "|---|---|---:|---|---|---|---|---|---:|---:|",
-    ]
+    header = ["split", "class", "images", "formats", "JPEG quality", "subsampling", "colour modes",
+              "size (median, range)", "EXIF", "file size (median)"]  # fmt: skip
+    cells = []
     for row in rows:
         width, height = row["width"], row["height"]
         size = (
             f"{width['median']:.0f}x{height['median']:.0f} ({width['min']:.0f}-{width['max']:.0f} x "
             f"{height['min']:.0f}-{height['max']:.0f})"
         )
-        lines.append(
-            f"| {row['split']} | {row['class']} | {row['count']} | {_top(row['formats'])} | "
-            f"{_top(row['jpeg_quality'])} | {_top(row['subsampling'])} | {_top(row['modes'])} | {size} | "
-            f"{100 * row['exif_fraction']:.0f}% | {row['file_size']['median'] / 1024:.1f} KiB |"
-        )
-    return lines
+        cells.append(
+            [row["split"], row["class"], row["count"], _top(row["formats"]), _top(row["jpeg_quality"]),
+             _top(row["subsampling"]), _top(row["modes"]), size, f"{100 * row['exif_fraction']:.0f}%",
+             f"{row['file_size']['median'] / 1024:.1f} KiB"]
+        )  # fmt: skip
+    return [markdown_table(header, cells, align="llrlllllrr")]
 
 
 def _pairs(title: str, pairs: list[dict[str, Any]] | None) -> list[str]:
@@ -57,12 +55,13 @@ def _pairs(title: str, pairs: list[dict[str, Any]] | None) -> list[str]:
         return [f"## {title}", "", "Not checked (`--no-near`).", ""]
     lines = [f"## {title}", "", f"{len(pairs)} pair(s) across splits.", ""]
     if pairs:
-        lines += ["| split | file | split | file | differing bits |", "|---|---|---|---|---:|"]
-        for pair in pairs[:MAX_LISTED_PAIRS]:
-            lines.append(
-                f"| {pair['split_a']} | {pair['where_a']} | {pair['split_b']} | {pair['where_b']} | "
-                f"{pair['distance']} |"
-            )
+        rows = [
+            [pair["split_a"], pair["where_a"], pair["split_b"], pair["where_b"], pair["distance"]]
+            for pair in pairs[:MAX_LISTED_PAIRS]
+        ]
+        lines.append(
+            markdown_table(["split", "file", "split", "file", "differing bits"], rows, align="llllr")
+        )
         if len(pairs) > MAX_LISTED_PAIRS:
             lines.append(f"\n... and {len(pairs) - MAX_LISTED_PAIRS} more in audit.json.")
         lines.append("")

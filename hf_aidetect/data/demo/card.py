@@ -50,17 +50,16 @@ num_threads={threads}.
 `real_vs_fake/real-vs-fake/{{train,valid,test}}/{{real,fake}}/*.{fmt}` (the Kaggle "140k Real and Fake
 Faces" layout). Load it with `hf_aidetect.load_detection_dataset("<this folder>")` (real=0, fake=1).
 
-| split | real | fake |
-|---|---|---|
-{rows}
+{table}
 """
 
 
 def render_card(options: DemoDataOptions, counts: dict[str, dict[str, int]]) -> str:
     """Markdown dataset card for the options used and the per-split counts written."""
     from hf_aidetect import __version__
+    from hf_aidetect.markdown import markdown_table
 
-    rows = "\n".join(f"| {split} | {c['real']} | {c['fake']} |" for split, c in counts.items())
+    rows = [[split, c["real"], c["fake"]] for split, c in counts.items()]
     fmt = options.image_format
     return _TEMPLATE.format(
         version=__version__,
@@ -76,5 +75,5 @@ def render_card(options: DemoDataOptions, counts: dict[str, dict[str, int]]) -> 
         fmt=fmt,
         quality=options.quality,
         format_desc=f"JPEG quality {options.quality}, 4:2:0 chroma" if fmt == "jpg" else "PNG (lossless)",
-        rows=rows,
+        table=markdown_table(["split", "real", "fake"], rows),
     )
