@@ -109,6 +109,17 @@ def read_json(path: Path) -> Any:
         return None
 
 
+def write_card_data(output_dir: str | Path, values: dict[str, Any], *, merge: bool = True) -> Path:
+    """Write ``model_card_data.json`` (the card inputs ``push`` re-renders from), atomically: ``values``
+    merged into what the file holds, or (``merge=False``, a new training run) replacing it."""
+    from hf_aidetect.files import atomic_write_json
+
+    path = Path(output_dir) / CARD_DATA
+    saved = (read_json(path) or {}) if merge else {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write_json(path, {**saved, **values}, default=str)
+
+
 def is_hub_id(value: str | None) -> bool:
     """True for something shaped like a Hub repo id that is not a local path."""
     return bool(value) and bool(_HUB_ID.match(str(value))) and not Path(str(value)).exists()

@@ -15,16 +15,16 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import TrainerCallback
 
 from hf_aidetect.errors import AIDetectError
-from hf_aidetect.files import atomic_write_json, atomic_write_text
-from hf_aidetect.files.layout import CARD_DATA, MODEL_CARD
+from hf_aidetect.files import atomic_write_text
+from hf_aidetect.files.layout import MODEL_CARD
 from hf_aidetect.publishing.card_deploy import deploy_fields
 from hf_aidetect.publishing.card_inputs import (
     CardInputs,
     collect_card_inputs,
     framework_versions,
     is_hub_id,
-    read_json,
     safe_hyperparameters,
+    write_card_data,
 )
 from hf_aidetect.publishing.card_sections import (
     calibration_text,
@@ -337,19 +337,11 @@ def write_model_card(
     path = output_dir / MODEL_CARD
     output_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, str(card))  # what ModelCard.save writes, replaced atomically
-    _remember(output_dir, {key: extra[key] for key in REMEMBERED if extra.get(key)})
+    remembered = {key: extra[key] for key in REMEMBERED if extra.get(key)}
+    if remembered:  # so ``push`` re-renders the same card later
+        write_card_data(output_dir, remembered)
     logger.info("Wrote the model card %s.", path)
     return path
-
-
-def _remember(output_dir: Path, values: dict[str, Any]) -> None:
-    """Merge card metadata into ``model_card_data.json`` so ``push`` re-renders the same card later."""
-    if not values:
-        return
-    path = output_dir / CARD_DATA
-    saved = read_json(path) or {}
-    saved.update(values)
-    atomic_write_json(path, saved, default=str)
 
 
 class ModelCardCallback(TrainerCallback):
@@ -385,7 +377,5 @@ class ModelCardCallback(TrainerCallback):
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero or not args.should_save:
             return
-        path = Path(args.output_dir) / CARD_DATA
-        path.parent.mkdir(parents=True, exist_ok=True)
         saved = {key: value for key, value in self.card_data.items() if key != "best"}
-        atomic_write_json(path, saved, default=str)
+        write_card_data(args.output_dir, saved, merge=False)  # a new run: nothing of an older one

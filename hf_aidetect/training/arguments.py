@@ -218,10 +218,10 @@ def parse_class_weights(value: Any) -> str | list[float]:
 class DetectionTrainingArguments(TrainingArguments):
     """``TrainingArguments`` with detection defaults: epoch-wise eval/save, best by validation ROC-AUC.
 
-    ``load_best_model_at_end`` expresses intent only: :func:`hf_aidetect.training.train` always ends with the
-    best checkpoint's exact weights, reloaded through ``from_pretrained`` (the Trainer's own reload is lossy
-    for ViT in transformers 5). ``dataloader_num_workers`` / ``dataloader_pin_memory`` left unset take the
-    data layer's ``default_dataloader_settings()``.
+    With ``load_best_model_at_end`` (on by default) the run ends with the best checkpoint's exact weights:
+    :meth:`~hf_aidetect.training.trainer.DetectionTrainer._load_best_model` reloads them through
+    ``from_pretrained`` (the stock reload is lossy for ViT in transformers 5). ``dataloader_num_workers`` /
+    ``dataloader_pin_memory`` left unset take the data layer's ``default_dataloader_settings()``.
     """
 
     eval_strategy: str = field(default="epoch", metadata={"help": "no / steps / epoch."})

@@ -48,7 +48,7 @@ from hf_aidetect.training.reporting import write_evaluation_report
 from hf_aidetect.training.speed import SpeedChoice, choose_speed_switches, load_choice, save_choice
 from hf_aidetect.training.speed import describe as describe_speed
 from hf_aidetect.training.splits import build_splits
-from hf_aidetect.training.trainer import DetectionTrainer, load_exact_weights, resolve_class_weights
+from hf_aidetect.training.trainer import DetectionTrainer, resolve_class_weights
 
 logger = logging.getLogger(__name__)
 
@@ -106,35 +106,36 @@ def _cap(dataset: DatasetDict, script_args: ScriptArguments, seed: int) -> Datas
     return dataset
 
 
-def evaluate_splits(trainer: DetectionTrainer, splits: DatasetDict, names: list[str]) -> dict[str, Any]:
-    """Evaluate each named split with ``<name>_*`` metric keys (``train_eval`` reports as ``train``).
+def evaluate_splits(
+    trainer: DetectionTrainer, splits: dict[str, PreprocessedSplit], names: list[str]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """``trainer.predict`` on each named split: the ``<name>_*`` metrics (``train_eval`` reports as
+    ``train``) and each split's P(fake) per row (see :func:`fake_scores`; absent where unusable).
 
-    Splits are registered by name on ``trainer.eval_dataset``: ``Trainer`` caches its evaluation data loader
-    under one key for every dataset *object* when workers are persistent, so evaluating a second dataset
-    object silently re-uses the first one's loader (test metrics would be validation metrics).
-    Each split's P(fake) scores are kept in ``trainer.split_scores`` (see :func:`fake_scores`).
+    ``predict`` builds a fresh data loader per split (``evaluate`` caches one per key when workers are
+    persistent) and returns logits and metrics together, so nothing is kept on the trainer.
     """
-    trainer.eval_dataset = {name: splits[name] for name in names}
-    trainer.split_scores = {}
     results: dict[str, Any] = {}
+    scores: dict[str, np.ndarray] = {}
     for name in names:
         prefix = "train" if name == "train_eval" else name
-        results.update(trainer.evaluate(name, metric_key_prefix=prefix))
-        scores = fake_scores(trainer, len(splits[name]))
-        if scores is not None:
-            trainer.split_scores[name] = scores
-    return results
+        output = trainer.predict(splits[name], metric_key_prefix=prefix)
+        results.update(output.metrics)
+        split_scores = fake_scores(output.predictions, len(splits[name]), trainer.args)
+        if split_scores is not None:
+            scores[name] = split_scores
+    return results, scores
 
 
-def fake_scores(trainer: DetectionTrainer, expected: int) -> np.ndarray | None:
-    """P(fake) per row of the split just evaluated, from the Trainer's own logits; None if unusable.
+def fake_scores(
+    logits: np.ndarray | tuple | None, expected: int, args: DetectionTrainingArguments
+) -> np.ndarray | None:
+    """P(fake) per row from a ``predict`` output's logits; None if unusable.
 
     The evaluation report takes these instead of running the model over validation and test again. Not
     under fp16 / bf16 (the report scores in the saved model's precision) or when the logits are missing.
     """
-    output = getattr(trainer, "last_eval_output", None)
-    logits = getattr(output, "predictions", None)
-    if trainer.args.bf16 or trainer.args.fp16 or logits is None:
+    if args.bf16 or args.fp16 or logits is None:
         return None
     try:
         scores = fake_probabilities(logits)  # the softmax compute_metrics scores with
@@ -144,9 +145,9 @@ def fake_scores(trainer: DetectionTrainer, expected: int) -> np.ndarray | None:
 
 
 def _trainer_args(training_args: DetectionTrainingArguments) -> DetectionTrainingArguments:
-    """A copy for the Trainer: the best-model reload and the push happen here, exactly, after training."""
+    """A copy for the Trainer: the push happens after the report and the card (:func:`_push`). The best
+    checkpoint is reloaded, exactly, by :meth:`DetectionTrainer._load_best_model`."""
     args = copy.deepcopy(training_args)
-    args.load_best_model_at_end = False
     args.push_to_hub = False
     return args
 
@@ -305,25 +306,14 @@ def _train(
             f"{reason}. The checkpoints written so far are intact: fix or remove the file, then re-run with "
             "--resume_from_checkpoint last (validation skips unreadable files)."
         ) from error
-    best = trainer.state.best_model_checkpoint
-    trainer.accelerator.wait_for_everyone()  # the main process has finished writing checkpoints
-    if training_args.load_best_model_at_end and best is not None:
-        logger.info(
-            "Restoring the best checkpoint %s (%s = %s).",
-            best,
-            trainer.args.metric_for_best_model,
-            trainer.state.best_metric,
-        )
-        if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
-            trainer._load_best_model()  # sharded weights: the Trainer's own (strict for these) loader
-        else:
-            load_exact_weights(trainer.model, best)
+    best = trainer.state.best_model_checkpoint  # already reloaded (load_best_model_at_end)
     adapter = _merge_adapters(trainer)
     results: dict[str, Any] = {
         f"train_{k}" if not k.startswith("train_") else k: v for k, v in train_result.metrics.items()
     }
     names = ["train_eval"] if script_args.report.evaluate_train else []
-    results.update(evaluate_splits(trainer, splits, [*names, "validation", "test"]))
+    metrics, scores = evaluate_splits(trainer, splits, [*names, "validation", "test"])
+    results.update(metrics)
     args = trainer.args
     results["train_world_size"] = args.world_size
     results["train_global_batch_size"] = (
@@ -338,9 +328,7 @@ def _train(
     if trainer.is_world_process_zero():
         _write_outputs(trainer, results, report)
         if script_args.report.evaluation_report:
-            evaluation = write_evaluation_report(
-                trainer, setup.dataset, script_args.report, scores=getattr(trainer, "split_scores", None)
-            )
+            evaluation = write_evaluation_report(trainer, setup.dataset, script_args.report, scores=scores)
             results.update(evaluation)
             _write_results(Path(trainer.args.output_dir), results)
         if script_args.report.write_model_card:

@@ -43,6 +43,7 @@ from hf_aidetect.files import atomic_write_text, describe_os_error, replace_dire
 from hf_aidetect.files.layout import TRAINER_STATE
 from hf_aidetect.models.lora import ADAPTER_WEIGHTS, is_peft_model, load_exact_adapter
 from hf_aidetect.training.checkpoints import rotate_checkpoints, staging_dir
+from hf_aidetect.training.progress import format_metric
 from hf_aidetect.training.stream_state import StreamCheckpoint
 
 logger = logging.getLogger(__name__)
@@ -169,12 +170,6 @@ class DetectionTrainer(Trainer):
             inputs["pixel_values"] = self.device_stage(pixels, draws)
         return inputs
 
-    def evaluation_loop(self, *args: Any, **kwargs: Any) -> Any:
-        """The Trainer's loop; its output (logits, labels) is kept in ``last_eval_output`` for reuse."""
-        output = super().evaluation_loop(*args, **kwargs)
-        self.last_eval_output = output
-        return output
-
     def compute_loss(
         self,
         model: nn.Module,
@@ -215,9 +210,20 @@ class DetectionTrainer(Trainer):
         super()._load_from_checkpoint(resume_from_checkpoint, model)
 
     def _load_best_model(self) -> None:
-        """Same exact reload for ``load_best_model_at_end`` if a caller turns it on."""
+        """``load_best_model_at_end``: the best checkpoint's exact weights (the one best-model reload).
+
+        Sharded (FSDP / DeepSpeed) and adapter checkpoints go through the Trainer's own loader, which is
+        strict for them."""
         best = self.state.best_model_checkpoint
-        if best and _has_exact_weights(best, self.model) and not self.is_fsdp_enabled:
+        self.accelerator.wait_for_everyone()  # the main process has finished writing checkpoints
+        logger.info(
+            "Restoring the best checkpoint %s (%s = %s).",
+            best,
+            self.args.metric_for_best_model,
+            format_metric(self.state.best_metric),
+        )
+        sharded = self.is_fsdp_enabled or self.is_deepspeed_enabled
+        if best and _has_exact_weights(best, self.model) and not sharded:
             load_exact_weights(self.model, best)
             return
         super()._load_best_model()

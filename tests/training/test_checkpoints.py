@@ -50,6 +50,30 @@ def test_saved_model_is_exactly_the_best_checkpoint(tiny_data: Path, tmp_path: P
     assert "fake_threshold" not in json.loads((out / "config.json").read_text())
 
 
+def test_the_best_checkpoint_is_reloaded_once_by_the_trainer(
+    tiny_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hf_aidetect.training import trainer as trainer_module
+
+    reloads: list[Path] = []
+    exact = trainer_module.load_exact_weights
+
+    def spy(model: torch.nn.Module, folder: str | Path) -> None:
+        reloads.append(Path(folder))
+        exact(model, folder)
+
+    monkeypatch.setattr(trainer_module, "load_exact_weights", spy)
+    out = tmp_path / "cnn"
+    args = recipe_args(
+        tiny_data, out, TINY_CNN, num_train_epochs=2, metric_for_best_model="loss", greater_is_better=True
+    )
+    setup = build_trainer(*args)
+    assert setup.trainer.args.load_best_model_at_end is True  # the Trainer's own hook, not a second path
+    results = train(*args)
+    assert reloads == [Path(results["best_model_checkpoint"])]
+    _assert_identical(_weights(out), _weights(reloads[0]))
+
+
 class _StopAfterFirstEpoch(TrainerCallback):
     def on_epoch_end(self, args, state, control, **kwargs):
         control.should_training_stop = True

@@ -97,16 +97,13 @@ def test_fake_scores_are_the_softmax_of_the_trainers_logits_and_skip_mixed_preci
     from hf_aidetect.training.runner import fake_scores
 
     logits = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 1.0]])
-    trainer = SimpleNamespace(
-        last_eval_output=SimpleNamespace(predictions=logits),
-        args=SimpleNamespace(bf16=False, fp16=False),
-        model=SimpleNamespace(config=SimpleNamespace(label2id={"real": 0, "fake": 1})),
-    )
+    args = SimpleNamespace(bf16=False, fp16=False)
     expected = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
-    np.testing.assert_allclose(fake_scores(trainer, 3), expected)
-    assert fake_scores(trainer, 4) is None  # not one score per row
-    trainer.args.bf16 = True
-    assert fake_scores(trainer, 3) is None
+    np.testing.assert_allclose(fake_scores(logits, 3, args), expected)
+    assert fake_scores(logits, 4, args) is None  # not one score per row
+    assert fake_scores(None, 3, args) is None
+    args.bf16 = True
+    assert fake_scores(logits, 3, args) is None
 
 
 def test_the_report_folds_the_threshold_into_a_bf16_trained_model(tuning_data: Path, tmp_path: Path) -> None:
