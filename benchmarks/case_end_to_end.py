@@ -25,11 +25,12 @@ import yaml
 
 from benchmarks.common import case_main, ratio
 from hf_aidetect.files.layout import ALL_RESULTS
+from hf_aidetect.recipes import recipe_path
 from hf_aidetect.training.acceleration import native_bf16
 
 REPO = Path(__file__).resolve().parent.parent
 Outcome = tuple[float, float, dict[str, Any]]  # wall seconds, CPU seconds, all_results.json
-RECIPE = REPO / "recipes" / "demo_cnn.yaml"
+RECIPE = recipe_path("demo_cnn")
 # Hyperparameters the stock recipe copies from the recipe so only the pipeline differs.
 SHARED = ("num_train_epochs", "per_device_train_batch_size", "learning_rate", "weight_decay", "seed")
 

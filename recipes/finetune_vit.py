@@ -1,30 +1,28 @@
 """Train a Vision Transformer (real vs fake faces) with the shared hf_aidetect Trainer path.
 
-Launch (every flag overrides the YAML; --dataset takes a folder, an archive or a Hub dataset id):
+Launch (--config takes a shipped recipe's name, see `hf-aidetect recipes`, or your own YAML; every flag
+overrides it; --dataset takes a folder, an archive or a Hub dataset id):
 
-    python recipes/finetune_vit.py --config recipes/vit_base.yaml \
-        --dataset PATH_OR_HUB_ID --output_dir outputs/vit
+    python recipes/finetune_vit.py --config vit_base --dataset PATH_OR_HUB_ID --output_dir outputs/vit
     accelerate launch --config_file recipes/accelerate_configs/single_gpu.yaml recipes/finetune_vit.py \
-        --config recipes/vit_base.yaml --dataset PATH_OR_HUB_ID --output_dir outputs/vit
-    hf-aidetect train --config recipes/vit_base.yaml --dataset PATH_OR_HUB_ID --output_dir outputs/vit
+        --config vit_base --dataset PATH_OR_HUB_ID --output_dir outputs/vit
+    hf-aidetect train --config vit_base --dataset PATH_OR_HUB_ID --output_dir outputs/vit
 
-Without --config, recipes/vit_base.yaml is used (ViT-B/16 in21k from the Hub; recipes/vit_seed.yaml is the
-report's batch-32 / lr-1e-3 SGD setting). Multi-GPU: --config_file recipes/accelerate_configs/multi_gpu.yaml.
+Without --config, vit_base is used (ViT-B/16 in21k from the Hub; vit_seed is the report's batch-32 /
+lr-1e-3 SGD setting). Multi-GPU: --config_file recipes/accelerate_configs/multi_gpu.yaml.
 The demo setting (a small ViT built from a config, offline, CPU, minutes):
-    python recipes/finetune_vit.py --config recipes/demo_vit.yaml \
-        --dataset DEMO_DIR --output_dir outputs/demo_vit
+    python recipes/finetune_vit.py --config demo_vit --dataset DEMO_DIR --output_dir outputs/demo_vit
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 from hf_aidetect.training import train
 from hf_aidetect.training.launch import run_recipe
 
-DEFAULT_CONFIG = Path(__file__).with_name("vit_base.yaml")
+DEFAULT_CONFIG = "vit_base"  # a shipped recipe (hf-aidetect recipes); --config FILE_OR_NAME overrides
 
 
 def main(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any]:

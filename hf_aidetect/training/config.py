@@ -59,10 +59,10 @@ def argument_names() -> set[str]:
 
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
-    """Read a recipe YAML mapping (flat or with blocks)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {path} does not exist; pass an existing recipe YAML to --config.")
+    """Read a recipe YAML mapping (flat or with blocks): a file, or a shipped recipe by name."""
+    from hf_aidetect.recipes import recipe_path
+
+    path = recipe_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

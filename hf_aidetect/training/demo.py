@@ -3,9 +3,8 @@
 Each training also writes its evaluation report (``OUTPUT_DIR/<model>/evaluation/``, see
 :mod:`hf_aidetect.training.reporting`); the demo's 200 test images keep it to seconds.
 
-Used by ``hf-aidetect demo`` (``make demo``). The recipes are ``recipes/demo_cnn.yaml`` and
-``recipes/demo_vit.yaml`` from the source checkout (found next to the package, in ``$HF_AIDETECT_RECIPES`` or
-in ``./recipes``).
+Used by ``hf-aidetect demo`` (``make demo``). The recipes are the shipped ``demo_cnn`` and ``demo_vit``
+(:mod:`hf_aidetect.recipes`), or those of ``--recipes-dir``.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from hf_aidetect.markdown import markdown_table
 logger = logging.getLogger(__name__)
 
 DEMO_RECIPES = {"cnn": "demo_cnn.yaml", "vit": "demo_vit.yaml"}
-RECIPES_ENV = "HF_AIDETECT_RECIPES"
 
 
 @dataclass
@@ -43,23 +41,16 @@ class DemoResult:
     parameters: int | None = None
 
 
-def recipe_search_path(recipes_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for recipe YAMLs, in order."""
-    package_root = Path(__file__).resolve().parents[2]  # the checkout holding hf_aidetect/ and recipes/
-    candidates = [recipes_dir, os.environ.get(RECIPES_ENV), package_root / "recipes", Path.cwd() / "recipes"]
-    return [Path(candidate) for candidate in candidates if candidate]
-
-
 def find_recipe(name: str, recipes_dir: str | os.PathLike | None = None) -> Path:
-    """Path of recipe ``name`` (e.g. ``demo_cnn.yaml``); ``ConfigError`` listing where it looked."""
-    searched = recipe_search_path(recipes_dir)
-    for folder in searched:
-        if (folder / name).is_file():
-            return folder / name
-    raise ConfigError(
-        f"Cannot find the recipe {name} (looked in {', '.join(map(str, searched))}). The recipes ship with "
-        f"the source checkout: run from a clone (`make demo`), pass --recipes-dir DIR or set {RECIPES_ENV}."
-    )
+    """Recipe ``name`` (e.g. ``demo_cnn.yaml``) from ``recipes_dir`` when given, else the shipped one."""
+    from hf_aidetect.recipes import recipe_path
+
+    if recipes_dir is None:
+        return recipe_path(name)
+    path = Path(recipes_dir) / name
+    if not path.is_file():
+        raise ConfigError(f"--recipes-dir {recipes_dir} has no {name}; add it or drop --recipes-dir.")
+    return path
 
 
 def ensure_demo_data(data_dir: Path, regenerate: bool = False) -> Path:

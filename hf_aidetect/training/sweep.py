@@ -111,9 +111,9 @@ class SweepSpec:
     @classmethod
     def from_yaml(cls, path: str | Path, output_root: str | Path | None = None) -> SweepSpec:
         """Read and check a sweep YAML; ``output_root`` overrides the file's."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"Sweep file {path} does not exist; pass e.g. recipes/sweeps/cnn_grid.yaml.")
+        from hf_aidetect.recipes import recipe_path
+
+        path = recipe_path(path, kind="sweep")
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"Sweep file {path} must be a mapping with base, grid and output_root.")
@@ -163,13 +163,19 @@ class SweepSpec:
 
 
 def _resolve_base(sweep_file: Path, base: str) -> Path:
+    """``base:`` relative to the sweep file, to the working directory, or a shipped recipe's name."""
+    from hf_aidetect.recipes import recipe_path
+
     for candidate in (sweep_file.parent / base, Path(base)):
         if candidate.is_file():
             return candidate.resolve()
-    raise ConfigError(
-        f"Base recipe {base!r} of sweep file {sweep_file} not found (looked next to the sweep file and in "
-        "the working directory)."
-    )
+    try:
+        return recipe_path(base)
+    except ConfigError:
+        raise ConfigError(
+            f"Base recipe {base!r} of sweep file {sweep_file} not found (looked next to the sweep file, in "
+            "the working directory and among the shipped recipes)."
+        ) from None
 
 
 def _format_value(value: Any) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.training.config import parse_dict_args, parse_recipe_args
 
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = Path(__file__).resolve().parents[2] / "hf_aidetect" / "recipes"
 
 
 def _write(tmp_path: Path, text: str) -> Path:

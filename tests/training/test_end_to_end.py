@@ -107,7 +107,9 @@ def test_cli_errors_are_one_line(tiny_data: Path, tmp_path: Path, capsys: pytest
     assert cli_main([*argv, "--output_dir", str(tmp_path), "--learning_rat", "1"]) == 2
     assert "Unknown key 'learning_rat'" in capsys.readouterr().err
     with pytest.raises(ConfigError, match="recipes-dir"):
-        find_recipe("nope.yaml", tmp_path)
+        find_recipe("demo_vit.yaml", tmp_path)
+    with pytest.raises(ConfigError, match=r"not a shipped training recipe.*demo_cnn"):
+        find_recipe("nope.yaml")
 
 
 def test_demo_command_trains_both_models(tiny_data: Path, tmp_path: Path) -> None:
