@@ -16,3 +16,12 @@ def lazy_getattr(package: str, attributes: Mapping[str, str]) -> Callable[[str],
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     return __getattr__
+
+
+def lazy_dir(namespace: Mapping[str, Any], attributes: Mapping[str, str]) -> Callable[[], list[str]]:
+    """A module-level ``__dir__`` listing the lazy attributes too (``dir()``, ``help()``, completion)."""
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *attributes})
+
+    return __dir__

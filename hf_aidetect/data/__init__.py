@@ -15,28 +15,22 @@ augmentation, the decode cache, the device stage)::
 
 from __future__ import annotations
 
-from hf_aidetect.data.images import IMAGE_EXTENSIONS, load_rgb, to_rgb
-from hf_aidetect.data.labels import FAKE, ID2LABEL, LABEL2ID, LABEL_NAMES, REAL, canonical_label
-from hf_aidetect.data.loader import default_dataloader_settings
-from hf_aidetect.data.loading import load_detection_dataset
-from hf_aidetect.data.report import BadImage, DatasetSummary, LoadReport, summarize_dataset
-from hf_aidetect.data.validation import check_image
+from hf_aidetect._lazy import lazy_dir, lazy_getattr
 
-__all__ = [
-    "FAKE",
-    "ID2LABEL",
-    "IMAGE_EXTENSIONS",
-    "LABEL2ID",
-    "LABEL_NAMES",
-    "REAL",
-    "BadImage",
-    "DatasetSummary",
-    "LoadReport",
-    "canonical_label",
-    "check_image",
-    "default_dataloader_settings",
-    "load_detection_dataset",
-    "load_rgb",
-    "summarize_dataset",
-    "to_rgb",
-]
+_LAZY_ATTRIBUTES = {
+    **dict.fromkeys(("IMAGE_EXTENSIONS", "load_rgb", "to_rgb"), "hf_aidetect.data.images"),
+    **dict.fromkeys(
+        ("FAKE", "ID2LABEL", "LABEL2ID", "LABEL_NAMES", "REAL", "canonical_label"), "hf_aidetect.data.labels"
+    ),
+    "default_dataloader_settings": "hf_aidetect.data.loader",
+    "load_detection_dataset": "hf_aidetect.data.loading",
+    **dict.fromkeys(
+        ("BadImage", "DatasetSummary", "LoadReport", "summarize_dataset"), "hf_aidetect.data.report"
+    ),
+    "check_image": "hf_aidetect.data.validation",
+}
+
+__all__ = sorted(_LAZY_ATTRIBUTES)
+
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
+__dir__ = lazy_dir(globals(), _LAZY_ATTRIBUTES)

@@ -1,45 +1,30 @@
 """Models: the report's seed CNN as transformers classes, and ViT / any AutoModelForImageClassification.
 
-Importing this package registers ``model_type="seed_cnn"`` with ``AutoConfig`` /
-``AutoModelForImageClassification`` (so saved CNNs load without remote code where hf_aidetect is installed)
-and marks the classes for ``auto_map`` so ``save_pretrained`` also ships their code (so they load with
-``trust_remote_code=True`` where it is not).
+The seed CNN is registered with ``AutoConfig`` / ``AutoModelForImageClassification`` (``model_type=
+"seed_cnn"``) as soon as transformers' Auto classes are loaded, in any process that imported hf_aidetect
+(:mod:`hf_aidetect._registration`), so saved CNNs load without remote code there; its classes are marked
+for ``auto_map`` so ``save_pretrained`` also ships their code (they load with ``trust_remote_code=True``
+where hf_aidetect is not installed). Attributes are imported on first use.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from hf_aidetect._lazy import lazy_dir, lazy_getattr
 
-from transformers import AutoConfig, AutoModelForImageClassification
-
-from hf_aidetect.models.backbones import BackboneDetectorConfig, BackboneDetectorForImageClassification
-from hf_aidetect.models.seed_cnn import SeedCNNConfig, SeedCNNForImageClassification
-
-AutoConfig.register(SeedCNNConfig.model_type, SeedCNNConfig, exist_ok=True)
-AutoModelForImageClassification.register(SeedCNNConfig, SeedCNNForImageClassification, exist_ok=True)
-SeedCNNConfig.register_for_auto_class()
-SeedCNNForImageClassification.register_for_auto_class("AutoModelForImageClassification")
-
-# The factory pulls in dataclasses / image processors; load it on first use only.
 _LAZY_ATTRIBUTES = {
+    "BackboneDetectorConfig": "hf_aidetect.models.backbones",
+    "BackboneDetectorForImageClassification": "hf_aidetect.models.backbones",
+    "SeedCNNConfig": "hf_aidetect.models.seed_cnn.configuration_seed_cnn",
+    "SeedCNNForImageClassification": "hf_aidetect.models.seed_cnn.modeling_seed_cnn",
     "ModelArguments": "hf_aidetect.models.arguments",
     "build_model": "hf_aidetect.models.factory",
     "build_image_processor": "hf_aidetect.models.factory",
     "freeze_backbone": "hf_aidetect.models.factory",
     "count_parameters": "hf_aidetect.models.factory",
+    "register_auto_classes": "hf_aidetect._registration",
 }
 
-__all__ = [
-    "BackboneDetectorConfig",
-    "BackboneDetectorForImageClassification",
-    "SeedCNNConfig",
-    "SeedCNNForImageClassification",
-    *_LAZY_ATTRIBUTES,
-]
+__all__ = list(_LAZY_ATTRIBUTES)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_ATTRIBUTES:
-        return getattr(importlib.import_module(_LAZY_ATTRIBUTES[name]), name)
-    raise AttributeError(f"module 'hf_aidetect.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
+__dir__ = lazy_dir(globals(), _LAZY_ATTRIBUTES)

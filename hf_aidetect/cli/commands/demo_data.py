@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from hf_aidetect.data.demo.writer import FORMATS, DemoDataOptions
+from hf_aidetect.data.demo.options import FORMATS, DemoDataOptions
 
 NAME = "demo-data"
 HELP = "Write the small offline demo dataset (real photo crops vs. generator re-syntheses)."

@@ -6,6 +6,14 @@
 
 from __future__ import annotations
 
-from hf_aidetect.data.demo.writer import KAGGLE_SUBDIR, SPLITS, DemoDataOptions, write_demo_dataset
+from hf_aidetect._lazy import lazy_dir, lazy_getattr
 
-__all__ = ["KAGGLE_SUBDIR", "SPLITS", "DemoDataOptions", "write_demo_dataset"]
+_LAZY_ATTRIBUTES = {
+    **dict.fromkeys(("KAGGLE_SUBDIR", "SPLITS", "DemoDataOptions"), "hf_aidetect.data.demo.options"),
+    "write_demo_dataset": "hf_aidetect.data.demo.writer",
+}
+
+__all__ = sorted(_LAZY_ATTRIBUTES)
+
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
+__dir__ = lazy_dir(globals(), _LAZY_ATTRIBUTES)

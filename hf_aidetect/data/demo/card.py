@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hf_aidetect.data.demo.writer import DemoDataOptions
+    from hf_aidetect.data.demo.options import DemoDataOptions
 
 _TEMPLATE = """\
 ---
