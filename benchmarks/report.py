@@ -85,6 +85,11 @@ CASE_TABLE = [
         "streaming vs map-style from local shards at 0/2/N workers; peak RSS 20k vs 200k; first batch",
         "`case_streaming.py`",
     ),
+    (
+        "k",
+        "`hf-aidetect --help` / `--version` start-up (10 repeats) and what `import hf_aidetect.cli` loads",
+        "`case_startup.py`",
+    ),
 ]
 
 

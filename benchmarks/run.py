@@ -2,8 +2,8 @@
 
 Usage (from the repository root): ``python -m benchmarks.run [--cases a,b,...] [--quick] [--device cuda]``.
 Cases: a=data_path, b=training, c=predict, d=end_to_end, e=memory, f=quality, g=speed, h=onnx,
-s=streaming, i=backbones, j=backbone_smoke. Case f's own options (``--datasets``, ``--recipe-args``,
-``--cnn-recipe``, ...: see ``--help``) are passed on to it.
+s=streaming, i=backbones, j=backbone_smoke, k=startup. Case f's own options (``--datasets``,
+``--recipe-args``, ``--cnn-recipe``, ...: see ``--help``) are passed on to it.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ CASES: dict[str, tuple[str, str]] = {
     "i": ("backbones", "benchmarks.case_backbones"),
     "j": ("backbone_smoke", "benchmarks.case_backbone_smoke"),
     "s": ("streaming", "benchmarks.case_streaming"),
+    "k": ("startup", "benchmarks.case_startup"),
 }
 # Per-case limit when --timeout is not given: the quality suite trains ~30 models.
 CASE_TIMEOUTS: dict[str, float] = {"f": 4 * 3600.0, "i": 3600.0, "j": 3600.0}
@@ -43,7 +44,7 @@ DEFAULT_TIMEOUT = 1800.0
 # The speed cases; the quality suite (f, about an hour on 2 cores), onnxruntime vs torch (h, ~20 min:
 # ViT-B/16 at batch 32 on CPU), the backbones (i, 10-20 min) and their suite smoke rows (j, ~10 min) run
 # when asked for.
-DEFAULT_CASES = "a,b,c,d,e,g,s"
+DEFAULT_CASES = "a,b,c,d,e,g,s,k"
 
 
 def parse_cases(spec: str) -> list[str]:

@@ -34,7 +34,7 @@ def check_report_outputs(args: argparse.Namespace, out: Path, model_folder: Path
     local_data = [path for path in local_data if path.exists()]
     check_output_path(
         out,
-        flag="--out",
+        flag="--output-dir",
         kind="folder",
         overwrite=args.overwrite,
         inputs=[*([model_folder] if model_folder else []), *local_data],

@@ -2,8 +2,11 @@
 
 A recipe is flat or nested YAML: the blocks ``preprocess:``, ``augment:``, ``pipeline:`` and ``report:``
 hold the fields of their argument group (``augment: false`` switches augmentation off); any field may
-also be given flat (``hflip_prob: 0.5``, ``--hflip_prob 0.5``). Unknown keys, in the YAML file or on the
-command line, are a :class:`~hf_aidetect.errors.ConfigError` naming the key and where it came from.
+also be given flat (``hflip_prob: 0.5``, ``--hflip_prob 0.5``, ``--hflip-prob 0.5``). ``--config`` takes a
+YAML file or a shipped recipe's name (:mod:`hf_aidetect.recipes`). The other commands' names for the same
+things work too (``--batch-size``, ``--num-workers``, ``--device cpu``; :mod:`hf_aidetect.training.flags`).
+Unknown keys, and flags that mean nothing for image classification (``--do_train``), in the YAML file or on
+the command line, are a :class:`~hf_aidetect.errors.ConfigError` naming the key and where it came from.
 Everything else is ``HfArgumentParser``; the parsed groups are attached to ``ScriptArguments`` so a
 recipe ``main`` takes ``(script_args, training_args, model_args)``.
 """
@@ -22,6 +25,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.training.flags import COMMAND_LINE, translate
 
 logger = logging.getLogger(__name__)
 
@@ -103,9 +107,10 @@ def flatten_config(values: Mapping[str, Any], where: str, groups: Mapping[str, t
         if key in RENAMED:
             logger.warning("'%s' in %s is now called '%s'.", key, where, RENAMED[key])
             key = RENAMED[key]
-        if key not in known:
-            raise _unknown_key_error(str(key), where, known)
-        flat[key] = value
+        for name, item in translate(str(key), value, where).items():
+            if name not in known:
+                raise _unknown_key_error(name, where, known)
+            flat[name] = item
     return flat
 
 
@@ -117,13 +122,26 @@ def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _rename_flags(argv: list[str]) -> list[str]:
-    out = []
-    for item in argv:
+    """Old names renamed (with a warning), aliases and ``--device`` translated, rejected flags refused."""
+    where = COMMAND_LINE
+    out: list[str] = []
+    items = iter(argv)
+    for item in items:
         name, sep, value = item.partition("=")
-        if name.startswith("--") and name[2:] in RENAMED:
-            logger.warning("--%s is now called --%s.", name[2:], RENAMED[name[2:]])
-            item = f"--{RENAMED[name[2:]]}{sep}{value}"
-        out.append(item)
+        if not name.startswith("--") or item == "--":
+            out.append(item)
+            continue
+        key = name[2:].replace("-", "_")
+        if key in RENAMED:
+            logger.warning("--%s is now called --%s.", name[2:], RENAMED[key])
+            out.append(f"--{RENAMED[key]}{sep}{value}")
+        elif key in ("device", "threshold"):
+            setting = value if sep else next(items, "")
+            for flag, translated in translate(key, setting, where).items():
+                out += [f"--{flag}", str(translated).lower()]
+        else:
+            (target,) = translate(key, None, where)  # an alias renamed; a rejected flag raises
+            out.append(item if target == key else f"--{target}{sep}{value}")
     return out
 
 

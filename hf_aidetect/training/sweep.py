@@ -402,9 +402,10 @@ def write_tables(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """One sweep point in this process: ``python -m hf_aidetect.training.sweep --config BASE --flag ...``."""
+    from hf_aidetect._logging import configure_logging
     from hf_aidetect.errors import AIDetectError
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.INFO)
     try:
         run_point_in_process(list(sys.argv[1:] if argv is None else argv), SweepPoint(0, {}, Path(".")))
     except AIDetectError as error:

@@ -2,7 +2,7 @@
 
 DATA is any source `hf-aidetect train` reads; it is split as training would split it (missing validation /
 test splits carved with --validation-size / --test-size / --seed), or taken as it is with --as-evaluation
-(e.g. a test-only folder). --out DIR receives audit.md and audit.json:
+(e.g. a test-only folder). --output-dir DIR receives audit.md and audit.json:
 
   distributions   per split and class: file format, JPEG quality (estimated from the quantization tables:
                   the libjpeg quality whose scaled standard tables match, "~Q" when only close), chroma
@@ -18,7 +18,7 @@ Exit status: 0 when nothing was found, 1 when a shortcut or a leak was (the repo
 logs a warning for each finding.
 
 Examples:
-  hf-aidetect audit ./real_vs_fake --out audit/
+  hf-aidetect audit ./real_vs_fake --output-dir audit/
   hf-aidetect audit ./external-test --as-evaluation --no-near
 """
 
@@ -28,16 +28,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from hf_aidetect.cli.parser import CommandParser, add_output_dir
+
 NAME = "audit"
 HELP = "Audit a dataset for shortcuts (format, JPEG quality, size, EXIF) and train/test leaks."
 ORDER = 35
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("data", metavar="DATA", help="Dataset folder, save_to_disk folder or Hub dataset id.")
-    parser.add_argument(
-        "--out", type=Path, default=None, help="Report folder (default: ./<data name>-audit)."
-    )
+    add_output_dir(parser, what="Report folder (default: ./<data name>-audit).", aliases=["--out"])
     parser.add_argument(
         "--no-near", action="store_true", help="Skip the near-duplicate search (no decoding)."
     )
@@ -55,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=int, default=42, help="Seed of the carved splits (use the training one)."
     )
+    parser.add_alias("--split-seed", "--seed")  # train's name for it
     parser.add_argument("--source-column", default=None, help="Column naming the generator / source.")
     parser.add_argument(
         "--no-validate", action="store_true", help="Skip the up-front decode check of images."
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_detection_dataset(args.data, **options)
     report = run_audit(dataset, near=not args.no_near, near_distance=args.near_distance)
     name = Path(str(args.data)).name or "data"
-    _, markdown = write_audit(report, args.out or Path(f"{name}-audit"), str(args.data))
+    _, markdown = write_audit(report, Path(args.output_dir or f"{name}-audit"), str(args.data))
     for line in report.warnings:
         sys.stderr.write(f"WARNING {line}\n")
     if not args.quiet:

@@ -13,8 +13,8 @@ interrupted one from its last checkpoint. Other flags go to every leg's recipe (
 Exit status: 0 when every leg finished, 1 when a leg failed (the others still ran), 2 for usage errors.
 
 Examples:
-  hf-aidetect cross-generator --config recipes/cnn_seed.yaml --dataset data/faces --output-dir runs/xgen
-  hf-aidetect cross-generator --config recipes/vit_base.yaml --dataset data/faces --output-dir runs/xgen \\
+  hf-aidetect cross-generator --config cnn_seed --dataset data/faces --output-dir runs/xgen
+  hf-aidetect cross-generator --config vit_base --dataset data/faces --output-dir runs/xgen \\
       --launch "accelerate launch --num_processes 2"
 """
 
@@ -25,6 +25,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from hf_aidetect.cli.parser import CommandParser, add_output_dir
 from hf_aidetect.files.layout import CROSS_GENERATOR_MARKDOWN
 
 NAME = "cross-generator"
@@ -32,17 +33,14 @@ HELP = "Leave-one-generator-out: train per held-out generator, table of accuracy
 ORDER = 27
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.allow_abbrev = False  # recipe flags pass through; never let them match ours by prefix
+def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
-        "--config", required=True, metavar="RECIPE", help="Recipe YAML, e.g. recipes/cnn_seed.yaml."
+        "--config", required=True, metavar="RECIPE", help="Recipe YAML or a shipped recipe's name (cnn_seed)."
     )
     parser.add_argument(
         "--dataset", required=True, metavar="DATA", help="Data with fake/<generator>/ folders."
     )
-    parser.add_argument(
-        "--output-dir", required=True, metavar="DIR", help="Folder of the legs and the table."
-    )
+    add_output_dir(parser, what="Folder of the legs and the table.", required=True)
     parser.add_argument(
         "--launcher",
         choices=("subprocess", "in-process"),

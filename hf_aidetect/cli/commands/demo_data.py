@@ -20,6 +20,7 @@ import argparse
 import logging
 
 from hf_aidetect.data.demo.options import FORMATS, DemoDataOptions
+from hf_aidetect.errors import ConfigError
 
 NAME = "demo-data"
 HELP = "Write the small offline demo dataset (real photo crops vs. generator re-syntheses)."
@@ -31,7 +32,12 @@ logger = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags mirror :class:`DemoDataOptions` fields."""
     defaults = DemoDataOptions()
-    parser.add_argument("out_dir", metavar="OUT_DIR", help="Folder to write (created if missing).")
+    parser.add_argument(
+        "out_dir", metavar="OUT_DIR", nargs="?", default=None, help="Folder to write (created if missing)."
+    )
+    parser.add_argument(
+        "--output-dir", dest="output_dir", metavar="DIR", default=None, help="Same as OUT_DIR."
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed, help="Random seed (default: %(default)s).")
     parser.add_argument(
         "--image-size", type=int, default=defaults.image_size,
@@ -100,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
         min_detail=args.min_detail,
         num_threads=args.num_threads,
     )
-    out_dir = write_demo_dataset(args.out_dir, options, overwrite=args.overwrite)
+    if (args.out_dir is None) == (args.output_dir is None):
+        raise ConfigError("give the folder to write once: OUT_DIR or --output-dir DIR")
+    out_dir = write_demo_dataset(args.out_dir or args.output_dir, options, overwrite=args.overwrite)
     logger.info(
         "Demo data ready: load it with load_detection_dataset(%r) or train with --dataset %s",
         str(out_dir),

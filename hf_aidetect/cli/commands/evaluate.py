@@ -52,6 +52,13 @@ from hf_aidetect.cli.commands.predict import (
     load_scoring_detector,
 )
 from hf_aidetect.cli.outputs import add_overwrite_argument, check_report_outputs, local_model_folder
+from hf_aidetect.cli.parser import (
+    CommandParser,
+    add_batch_size,
+    add_num_workers,
+    add_output_dir,
+    add_threshold,
+)
 from hf_aidetect.errors import ConfigError
 
 NAME = "evaluate"
@@ -61,19 +68,17 @@ ORDER = 30
 logger = logging.getLogger("hf_aidetect.cli.evaluate")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: CommandParser) -> None:
     add_model_arguments(parser)
     add_backend_arguments(parser)
     parser.add_argument(
         "data", metavar="DATA", nargs="+", help="Labelled sets: folders, save_to_disk folders or Hub ids."
     )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="Report folder (default: ./<model name>-evaluation)."
-    )
-    add_overwrite_argument(parser, "an existing non-empty --out folder")
+    add_output_dir(parser, what="Report folder (default: ./<model name>-evaluation).", aliases=["--out"])
+    add_overwrite_argument(parser, "an existing non-empty --output-dir folder")
     parser.add_argument("--split", default=None, help="Split to score (default: test, else the only one).")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--threshold", type=float, default=None, help="Use this threshold on P(fake).")
+    add_threshold(parser, group)
     group.add_argument(
         "--tune-on", metavar="DATA", default=None, help="Tune the threshold on this labelled validation set."
     )
@@ -100,11 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap", type=int, default=1000, help="Bootstrap resamples for the intervals (0: none)."
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
+    add_batch_size(parser)
     add_crops_argument(parser)
-    parser.add_argument(
-        "--num-workers", type=int, default=None, help="Decode worker processes (default auto)."
-    )
+    add_num_workers(parser)
     data = parser.add_argument_group("data loading")
     data.add_argument(
         "--carve", action="store_true", help="Split DATA as training does (to reproduce a carved test split)."
@@ -112,6 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--validation-size", type=float, default=0.1, help="With --carve: carved validation.")
     data.add_argument("--test-size", type=float, default=0.1, help="With --carve: carved test.")
     data.add_argument("--seed", type=int, default=42, help="With --carve: the training run's split seed.")
+    parser.add_alias("--split-seed", "--seed")  # train's name for it
     data.add_argument("--source-column", default=None, help="Column naming the generator / source.")
     data.add_argument("--no-validate", action="store_true", help="Skip the up-front decode check of images.")
 
@@ -151,13 +155,14 @@ def run(args: argparse.Namespace) -> int:
 
     model_folder = local_model_folder(args.model)
     _check_flags(args, model_folder)
-    out = args.out or _default_out(args, model_folder)
+    out = Path(args.output_dir) if args.output_dir else _default_out(args, model_folder)
     if model_folder is not None and not args.save_threshold:
         inside = Path(out).resolve().is_relative_to(model_folder.resolve())
         if inside:
             raise ConfigError(
-                f"--out {out} is inside MODEL ({model_folder}): evaluate never writes into the model "
-                "folder; choose another --out (or --save-threshold to update the model's own report)"
+                f"--output-dir {out} is inside MODEL ({model_folder}): evaluate never writes into the "
+                "model folder; choose another --output-dir (or --save-threshold to update the model's own "
+                "report)"
             )
     check_report_outputs(args, out, model_folder)
     with atomic_directory(out, replace=args.overwrite) as partial:

@@ -11,7 +11,7 @@ DIR may not be an input or lie in the model folder; a DIR that already holds fil
 (same-named overlays are then replaced, the others kept). Each PNG is written atomically.
 
 Example:
-  hf-aidetect explain ./outputs/vit face1.jpg faces/ --out explanations
+  hf-aidetect explain ./outputs/vit face1.jpg faces/ --output-dir explanations
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hf_aidetect.cli.commands.predict import add_model_arguments
 from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
+from hf_aidetect.cli.parser import CommandParser, add_output_dir, add_threshold
 
 NAME = "explain"
 HELP = "Write heatmap overlays of what drives the real/fake decision for images."
@@ -31,20 +32,18 @@ ORDER = 45
 logger = logging.getLogger("hf_aidetect.cli.explain")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: CommandParser) -> None:
     add_model_arguments(parser)
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="Image files, folders or quoted globs.")
-    parser.add_argument("--out", type=Path, required=True, help="Folder for the overlay PNGs.")
-    add_overwrite_argument(parser, "overlays in a non-empty --out folder")
+    add_output_dir(parser, what="Folder for the overlay PNGs.", required=True, aliases=["--out"])
+    add_overwrite_argument(parser, "overlays in a non-empty --output-dir folder")
     parser.add_argument(
         "--method",
         choices=("auto", "attention", "gradcam", "saliency"),
         default="auto",
         help="Explanation method (default auto: by architecture).",
     )
-    parser.add_argument(
-        "--threshold", type=float, default=None, help="fake iff P(fake) >= this (default: saved, else 0.5)."
-    )
+    add_threshold(parser)
 
 
 def _output_name(path: Path, label: str, score: float, used: set[str]) -> str:
@@ -68,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
     from hf_aidetect.inference.threshold import resolve_threshold
 
     paths = expand_paths(args.images)
+    out = Path(args.output_dir)
     model_folder = local_model_folder(args.model)
     check_output_path(
-        args.out,
-        flag="--out",
+        out,
+        flag="--output-dir",
         kind="folder",
         overwrite=args.overwrite,
         inputs=paths,
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, device=args.device, trust_remote_code=args.trust_remote_code, revision=args.revision
     )
     threshold, origin = resolve_threshold(args.threshold, detector.config)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     failures, used = 0, set()
     for path in paths:
         try:
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             f"{path.name}: {label}  (P(fake) = {explanation.fake_score:.3f}, threshold {threshold:.3f})"
             f"\n{METHOD_NAMES[explanation.method]}: evidence for '{label}' (red = strongest)"
         )
-        target = args.out / _output_name(path, label, explanation.fake_score, used)
+        target = out / _output_name(path, label, explanation.fake_score, used)
         overlay = overlay_heatmap(image, explanation.heatmap, region=explanation.region)
         cropped = explanation.region != (0, 0, *image.size)
         with atomic_path(target) as partial:  # each PNG appears whole or not at all
@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"{target}\n")
     if not args.quiet:
         sys.stderr.write(
-            f"{len(paths) - failures} overlay(s) written to {args.out} (threshold {threshold:.4f}, {origin})"
+            f"{len(paths) - failures} overlay(s) written to {out} (threshold {threshold:.4f}, {origin})"
             + (f"; {failures} image(s) failed" if failures else "")
             + "\n"
         )

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
+from hf_aidetect.cli.parser import add_batch_size, add_device, add_num_workers, add_threshold
 from hf_aidetect.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -59,9 +60,7 @@ ORDER = 40
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by predict / evaluate / explain to load a model."""
     parser.add_argument("model", metavar="MODEL", help="Local model folder or Hub model id.")
-    parser.add_argument(
-        "--device", default="auto", help="auto (CUDA when available, else CPU), cpu, cuda, ..."
-    )
+    add_device(parser)
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
     parser.add_argument(
         "--trust-remote-code",
@@ -105,19 +104,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
     add_backend_arguments(parser)
     parser.add_argument("paths", metavar="PATH", nargs="+", help="Image files, folders or quoted globs.")
-    parser.add_argument("--batch-size", type=int, default=32, help="Images per forward pass (default 32).")
-    parser.add_argument(
-        "--num-workers",
-        type=int,
-        default=None,
-        help="Decode worker processes (default: auto, 0 for one batch).",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="fake iff fake_score >= this (default: saved, else 0.5).",
-    )
+    add_batch_size(parser)
+    add_num_workers(parser)
+    add_threshold(parser)
     parser.add_argument(
         "--format",
         choices=("csv", "jsonl", "table"),

@@ -1,7 +1,8 @@
 """Run a hyper-parameter sweep: one training run per grid point of a sweep YAML, resumable.
 
-SWEEP_FILE names a base recipe, a grid and an output root (see recipes/sweeps/). Every point trains into
-its own folder OUTPUT_ROOT/<NN>_<params>/ with the full training output (model, all_results.json, ...).
+SWEEP_FILE names a base recipe, a grid and an output root (`hf-aidetect recipes` lists the shipped grids,
+taken by name: cnn_grid, vit_grid). Every point trains into its own folder OUTPUT_ROOT/<NN>_<params>/ (set
+by --output-dir) with the full training output (model, all_results.json, ...).
 Points whose all_results.json exists are skipped, so re-running the same command after an interruption
 finishes the sweep; an interrupted point resumes from its last checkpoint. Afterwards OUTPUT_ROOT holds
 results.csv, results.md (train / validation / test accuracy, per-class test recall, ROC-AUC, wall time)
@@ -17,9 +18,9 @@ stored in OUTPUT_ROOT/optuna/study.db, so re-running continues it up to N trials
 Exit status: 0 when every point finished, 1 when a point failed (the others still ran), 2 for usage errors.
 
 Examples:
-  hf-aidetect sweep recipes/sweeps/cnn_grid.yaml --dataset data/faces
-  hf-aidetect sweep recipes/sweeps/vit_grid.yaml --dataset user/faces --launch "accelerate launch"
-  hf-aidetect sweep recipes/sweeps/vit_grid.yaml --dataset data/faces --optuna 20
+  hf-aidetect sweep cnn_grid --dataset data/faces
+  hf-aidetect sweep vit_grid --dataset user/faces --launch "accelerate launch"
+  hf-aidetect sweep my_grid.yaml --dataset data/faces --optuna 20
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import logging
 import shlex
 import sys
 
+from hf_aidetect.cli.parser import CommandParser, add_output_dir
+
 logger = logging.getLogger(__name__)
 
 NAME = "sweep"
@@ -36,12 +39,15 @@ HELP = "Run a resumable hyper-parameter grid (or Optuna search) over a training 
 ORDER = 25
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.allow_abbrev = False  # recipe flags pass through; never let them match ours by prefix
+def add_arguments(parser: CommandParser) -> None:
     parser.add_argument(
-        "sweep_file", metavar="SWEEP_FILE", help="Sweep YAML, e.g. recipes/sweeps/cnn_grid.yaml."
+        "sweep_file", metavar="SWEEP_FILE", help="Sweep YAML, or a shipped grid's name (cnn_grid, vit_grid)."
     )
-    parser.add_argument("--output-root", default=None, help="Override the sweep file's output_root.")
+    add_output_dir(
+        parser,
+        what="Folder of the points and tables (default: the file's output_root).",
+        aliases=["--output-root"],
+    )
     parser.add_argument(
         "--launcher",
         choices=("subprocess", "in-process"),
@@ -62,7 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from hf_aidetect.training import sweep
 
-    spec = sweep.SweepSpec.from_yaml(args.sweep_file, output_root=args.output_root)
+    spec = sweep.SweepSpec.from_yaml(args.sweep_file, output_root=args.output_dir)
     extra = list(args.extra_args or [])
     if args.dry_run:
         for point in spec.points():
