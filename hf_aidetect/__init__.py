@@ -53,7 +53,7 @@ _LAZY_ATTRIBUTES = {
     "SeedCNNConfig": "hf_aidetect.models.seed_cnn.configuration_seed_cnn",
     "SeedCNNForImageClassification": "hf_aidetect.models.seed_cnn.modeling_seed_cnn",
     # training
-    "train": "hf_aidetect.training.runner",
+    "train": "hf_aidetect.training.api",
     "build_trainer": "hf_aidetect.training.runner",
     "parse_recipe_args": "hf_aidetect.training.config",
     "parse_dict_args": "hf_aidetect.training.config",

@@ -5,13 +5,16 @@ Each image is opened, ``verify()``-ed (PNG CRCs, structure), then really decoded
 Zero-byte files, non-images, truncated files and decompression bombs (more pixels than
 ``PIL.Image.MAX_IMAGE_PIXELS``; Pillow's warning is promoted to an error) are reported with a reason.
 Files are checked in parallel: a thread pool for small sets, a process pool when there are many files
-and cores (decoding is CPU-bound and partly holds the GIL).
+and cores (decoding is CPU-bound and partly holds the GIL), under a progress bar (huggingface_hub's tqdm,
+so ``HF_HUB_DISABLE_PROGRESS_BARS`` / ``hf-aidetect -q`` hide it). Ctrl-C stops the pass at once: the
+pending files are cancelled and the pool's workers ignore the signal (no traceback per worker).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -69,10 +72,19 @@ def _check_with_limit(args: tuple[ImageSource, int | None]) -> str | None:
     return check_image(source)
 
 
+# Below this many files the pass is over before a bar would say anything.
+_PROGRESS_MIN_FILES = 200
+
+
+def _ignore_interrupt() -> None:
+    """Pool workers leave Ctrl-C to the main process (which cancels them) instead of each printing it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _executor(n_items: int, num_workers: int) -> Executor:
     if n_items >= _PROCESS_POOL_MIN_FILES and num_workers > 1:
         method = "fork" if "fork" in _start_methods() else None
-        return ProcessPoolExecutor(num_workers, mp_context=get_context(method))
+        return ProcessPoolExecutor(num_workers, mp_context=get_context(method), initializer=_ignore_interrupt)
     return ThreadPoolExecutor(num_workers)
 
 
@@ -84,15 +96,34 @@ def _start_methods() -> list[str]:
 
 def check_images(sources: Sequence[ImageSource], num_workers: int | None = None) -> list[str | None]:
     """Run :func:`check_image` over ``sources`` in parallel; one reason (or ``None``) per source, in order."""
+    from huggingface_hub.utils import tqdm
+
     if not sources:
         return []
     workers = min(num_workers or available_cores(), len(sources))
-    if workers <= 1:
-        return [check_image(source) for source in sources]
-    chunksize = max(1, len(sources) // (workers * 8))
-    with _executor(len(sources), workers) as pool:
-        limit = Image.MAX_IMAGE_PIXELS
-        return list(pool.map(_check_with_limit, [(s, limit) for s in sources], chunksize=chunksize))
+    bar = tqdm(
+        total=len(sources), desc="validating images", unit="img", disable=len(sources) < _PROGRESS_MIN_FILES
+    )
+    with bar:
+        if workers <= 1:
+            reasons = []
+            for source in sources:
+                reasons.append(check_image(source))
+                bar.update()
+            return reasons
+        chunksize = max(1, len(sources) // (workers * 8))
+        pool = _executor(len(sources), workers)
+        try:
+            limit = Image.MAX_IMAGE_PIXELS
+            reasons = []
+            for reason in pool.map(_check_with_limit, [(s, limit) for s in sources], chunksize=chunksize):
+                reasons.append(reason)
+                bar.update()
+        except BaseException:  # Ctrl-C or a failure: do not wait for the files still queued
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return reasons
 
 
 def validate_files(

@@ -12,6 +12,7 @@ A training ``OUTPUT_DIR``::
     speed_switches.json                                           switches the run chose (reused on resume)
     model_card_data.json  README.md                               card inputs, the card
     evaluation/{metrics.json,report.md,scores.csv,robustness.md,...}   the evaluation report
+    widget/                                                       the card widget's example images
     checkpoint-N/                                                 complete checkpoints only
 """
 
@@ -36,6 +37,7 @@ SPEED_SWITCHES = "speed_switches.json"
 CARD_DATA = "model_card_data.json"
 MODEL_CARD = "README.md"
 EVALUATION_DIR = "evaluation"
+WIDGET_DIR = "widget"  # --card_widget example images
 
 # -- an evaluation report folder (OUTPUT_DIR/evaluation, or `hf-aidetect evaluate --output-dir`) ---------
 REPORT_METRICS = "metrics.json"

@@ -65,6 +65,7 @@ class CardInputs:
 
     model_name: str
     repo_id: str | None = None
+    revision: str | None = None  # the branch a push goes to (widget image URLs)
     model_type: str | None = None
     remote_code: bool = False
     base_model: str | None = None
@@ -73,6 +74,7 @@ class CardInputs:
     tags: list[str] = field(default_factory=list)
     dataset_id: str | None = None
     dataset_name: str | None = None
+    widget: list[dict[str, Any]] = field(default_factory=list)
     data_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     imbalance_ratio: float | None = None
     train_sources: dict[str, int] = field(default_factory=dict)
@@ -320,6 +322,7 @@ def collect_card_inputs(
     return CardInputs(
         model_name=str(extra.get("model_name") or output_dir.resolve().name),
         repo_id=extra.get("repo_id"),
+        revision=extra.get("revision"),
         model_type=config.get("model_type"),
         remote_code=bool(config.get("auto_map")),
         base_model=base_model if is_hub_id(base_model) else None,
@@ -327,7 +330,10 @@ def collect_card_inputs(
         language=extra.get("language"),
         tags=list(extra.get("tags") or []),
         dataset_id=str(dataset) if _is_hub_dataset(dataset, summary) else None,
-        dataset_name=Path(str(dataset)).name if dataset else None,
+        dataset_name=extra.get("dataset_name") or (Path(str(dataset)).name if dataset else None),
+        widget=[
+            dict(item) for item in extra.get("widget") or [] if isinstance(item, dict) and item.get("src")
+        ],
         data_counts=counts,
         imbalance_ratio=imbalance,
         train_sources=_train_sources(summary),

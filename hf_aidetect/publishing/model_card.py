@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 TEMPLATE_NAME = "model_card_template.md"
 DEFAULT_TAGS = ("image-classification", "ai-image-detection", "deepfake-detection", "hf_aidetect")
 # Card metadata given to write_model_card that push must see again (saved in model_card_data.json).
-REMEMBERED = ("license", "language", "tags", "base_model", "dataset", "model_name", "space_id")
+REMEMBERED = (
+    "license", "language", "tags", "base_model", "dataset", "dataset_name", "widget", "model_name", "space_id"
+)
 ARCHITECTURES = {
     "vit": "Vision Transformer (ViT) image classifier",
     "seed_cnn": "compact convolutional network (hf_aidetect seed CNN)",
@@ -123,7 +125,10 @@ def eval_results(inputs: CardInputs) -> list[EvalResult]:
 
 def card_data(inputs: CardInputs) -> ModelCardData:
     """The YAML metadata block; unknown fields are omitted by ``ModelCardData``."""
+    from hf_aidetect.publishing.widget import widget_entries
+
     results = eval_results(inputs)
+    widget = widget_entries(inputs.widget, inputs.repo_id, inputs.revision) if inputs.widget else None
     return ModelCardData(
         library_name="transformers",
         pipeline_tag="image-classification",
@@ -135,6 +140,7 @@ def card_data(inputs: CardInputs) -> ModelCardData:
         tags=list(dict.fromkeys([*DEFAULT_TAGS, *inputs.tags])),
         model_name=(inputs.repo_id or inputs.model_name) if results else None,
         eval_results=results or None,
+        widget=widget,
     )
 
 
@@ -301,6 +307,8 @@ def write_model_card(
     tags: str | list[str] | None = None,
     finetuned_from: str | None = None,
     dataset: str | list[str] | None = None,
+    dataset_name: str | None = None,
+    widget: list[dict[str, Any]] | None = None,
     data_summary: dict[str, Any] | None = None,
     **ignored: Any,
 ) -> Path:
@@ -326,6 +334,8 @@ def write_model_card(
         "tags": [tags] if isinstance(tags, str) else tags,
         "base_model": finetuned_from,
         "dataset": dataset,
+        "dataset_name": dataset_name,
+        "widget": widget,
         "data_summary": data_summary,
     }
     extra.update({key: value for key, value in explicit.items() if value})
@@ -355,12 +365,19 @@ class ModelCardCallback(TrainerCallback):
         self,
         *,
         dataset: str | None = None,
+        dataset_name: str | None = None,
         base_model: str | None = None,
         license: str | None = None,
         tags: list[str] | None = None,
         data_summary: dict[str, Any] | None = None,
     ) -> None:
-        given = {"dataset": dataset, "base_model": base_model, "license": license, "tags": tags}
+        given = {
+            "dataset": dataset,
+            "dataset_name": dataset_name,
+            "base_model": base_model,
+            "license": license,
+            "tags": tags,
+        }
         self.card_data: dict[str, Any] = {key: value for key, value in given.items() if value}
         if data_summary:
             self.card_data["data_summary"] = data_summary

@@ -34,6 +34,7 @@ from hf_aidetect.files.layout import (
     PROCESSOR_CONFIG,
     TRAINER_STATE,
     TRAINING_ARGS,
+    WIDGET_DIR,
     split_results,
 )
 from hf_aidetect.models.integrity import verify_model_folder
@@ -67,6 +68,7 @@ DEFAULT_ALLOW_PATTERNS = (
     "onnx/config.json",
     "onnx/preprocessor_config.json",
     "onnx/export_report.json",
+    f"{WIDGET_DIR}/*",
 )
 DEFAULT_IGNORE_PATTERNS = (
     "checkpoint-*",
@@ -158,10 +160,15 @@ def check_output_dir(output_dir: Path, base_model: str | None = None) -> None:
 
 
 def render_card_bytes(
-    output_dir: Path, repo_id: str, space_id: str | None = None, config: dict[str, Any] | None = None
+    output_dir: Path,
+    repo_id: str,
+    space_id: str | None = None,
+    config: dict[str, Any] | None = None,
+    revision: str | None = None,
 ) -> bytes | None:
-    """The card re-rendered with the repo id (and the Space that runs it), or None to keep an existing
-    README.md that is not ours. ``config`` replaces the folder's ``config.json`` (a rebased adapter's)."""
+    """The card re-rendered with the repo id (the branch, for widget image URLs, and the Space that runs
+    it), or None to keep an existing README.md that is not ours. ``config`` replaces the folder's
+    ``config.json`` (a rebased adapter's)."""
     has_inputs = any((output_dir / name).is_file() for name in CARD_INPUT_FILES)
     if (output_dir / MODEL_CARD).is_file() and not has_inputs:
         return None
@@ -169,6 +176,7 @@ def render_card_bytes(
     extra = {"repo_id": repo_id, "model_name": saved.get("model_name") or repo_id.split("/")[-1]}
     if space_id:
         extra["space_id"] = space_id
+    extra["revision"] = revision
     card = render_model_card(collect_card_inputs(output_dir, config=config, extra=extra))
     return str(card).encode("utf-8")
 
@@ -279,7 +287,7 @@ def push_to_hub(
         files = select_files(output_dir, allow_patterns, ignore_patterns)
         replaced = rebased_files(output_dir, base_model) if base_model else {}
         config = json.loads(replaced[CONFIG]) if replaced else None
-        card = render_card_bytes(output_dir, target, space_id, config) if regenerate_card else None
+        card = render_card_bytes(output_dir, target, space_id, config, revision) if regenerate_card else None
         check_no_secret(output_dir, files, card, {token, get_token() or ""})
         if base_model:
             publish_base(api, output_dir, base_model, private)

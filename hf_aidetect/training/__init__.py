@@ -16,7 +16,7 @@ _LAZY_ATTRIBUTES = {
     "DetectionTrainer": "hf_aidetect.training.trainer",
     "compute_class_weights": "hf_aidetect.training.trainer",
     "load_exact_weights": "hf_aidetect.training.trainer",
-    "train": "hf_aidetect.training.runner",
+    "train": "hf_aidetect.training.api",
     "build_trainer": "hf_aidetect.training.runner",
 }
 

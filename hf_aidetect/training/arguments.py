@@ -155,9 +155,9 @@ class ReportArguments:
     evaluation_report: bool = field(
         default=True,
         metadata={
-            "help": "After training, write the evaluation report (metrics at a threshold tuned on "
-            "validation, plots, robustness table, gallery) to OUTPUT_DIR/evaluation/ and save the "
-            "threshold as fake_threshold in config.json."
+            "help": "After training, write the evaluation report (metrics at the model's decision rule, "
+            "TPR at low FPR, calibration, plots, robustness table, gallery) to OUTPUT_DIR/evaluation/; a "
+            "threshold tuned on validation (>= 50 images per class) is folded into the classifier bias."
         },
     )
     evaluation_target_fpr: float | None = field(
@@ -173,14 +173,55 @@ class ReportArguments:
             "help": "Test images (a seeded subset) scored under each robustness perturbation; 0: no table."
         },
     )
+    # -- the model card (README.md, re-rendered by `hf-aidetect push`) --
+    license: str | None = field(
+        default=None,
+        metadata={
+            "help": "License of the model for the card metadata, a Hub id: apache-2.0, mit, cc-by-4.0, ..."
+        },
+    )
+    dataset_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Name of the training data in the card (default: the --dataset folder's name / Hub id)."
+        },
+    )
+    card_widget: list[str] | None = field(
+        default=None,
+        metadata={
+            "help": "Example images for the Hub widget in the card: image paths / URLs, or one number N "
+            "for N test images per class (copied into OUTPUT_DIR/widget/ and published with the model)."
+        },
+    )
 
     def __post_init__(self) -> None:
+        if self.license is not None and (not self.license.strip() or " " in self.license.strip()):
+            raise ConfigError(
+                f"--license {self.license!r}: give a Hub license id such as apache-2.0, mit or cc-by-4.0."
+            )
+        widget = self.card_widget
+        if isinstance(widget, (str, int)):  # YAML `card_widget: 2` / one path
+            widget = [widget]
+        self.card_widget = [str(item) for item in widget] if widget else None
+        count = self.widget_count()
+        if count is not None and not 1 <= count <= 8:
+            raise ConfigError(f"--card_widget {count}: give 1 to 8 test images per class (or image paths).")
+        for item in self.card_widget if count is None and self.card_widget else []:
+            if "://" not in item and not os.path.isfile(os.path.expanduser(item)):
+                raise ConfigError(
+                    f"--card_widget {item}: no such image file; give image paths, URLs or a count."
+                )
         if self.evaluation_target_fpr is not None and not 0.0 <= self.evaluation_target_fpr <= 1.0:
             raise ConfigError(f"--evaluation_target_fpr must be in [0, 1], got {self.evaluation_target_fpr}.")
         if self.robustness_samples < 0:
             raise ConfigError(
                 f"--robustness_samples must be >= 0 (0 disables the table), got {self.robustness_samples}."
             )
+
+    def widget_count(self) -> int | None:
+        """N when ``--card_widget`` is one number (N test images per class), else None (paths / URLs)."""
+        items = self.card_widget or []
+        return int(items[0]) if len(items) == 1 and items[0].isdigit() else None
 
 
 def parse_switch(name: str, value: Any) -> str:
@@ -286,6 +327,18 @@ class DetectionTrainingArguments(TrainingArguments):
     ddp_find_unused_parameters: bool | None = field(
         default=False, metadata={"help": "DDP: search for unused parameters each step (not needed here)."}
     )
+    # -- early stopping (transformers' EarlyStoppingCallback) --
+    early_stopping_patience: int | None = field(
+        default=None,
+        metadata={
+            "help": "Stop when --metric_for_best_model has not improved for this many evaluations (the best "
+            "checkpoint is kept and restored). Default: train every epoch."
+        },
+    )
+    early_stopping_threshold: float = field(
+        default=0.0,
+        metadata={"help": "With --early_stopping_patience: the improvement that counts (absolute)."},
+    )
     overwrite_output_dir: bool = field(
         default=False,
         metadata={
@@ -301,6 +354,7 @@ class DetectionTrainingArguments(TrainingArguments):
             raise ConfigError(
                 f"--torch_threads must be >= 1 (or unset for the default), got {self.torch_threads}."
             )
+        self._check_early_stopping()
         self._fill_dataloader_defaults()
         if not self.use_cpu and _multi_process_without_accelerator():
             # torchrun / `accelerate launch --multi_gpu` on a CPU-only machine: without use_cpu, accelerate
@@ -308,6 +362,25 @@ class DetectionTrainingArguments(TrainingArguments):
             logger.info("Several processes and no GPU: using CPU data parallelism (gloo).")
             self.use_cpu = True
         super().__post_init__()
+
+    def _check_early_stopping(self) -> None:
+        if self.early_stopping_patience is None:
+            return
+        if self.early_stopping_patience < 1:
+            raise ConfigError(f"--early_stopping_patience must be >= 1, got {self.early_stopping_patience}.")
+        if self.early_stopping_threshold < 0:
+            raise ConfigError(
+                f"--early_stopping_threshold must be >= 0, got {self.early_stopping_threshold}."
+            )
+        if not self.metric_for_best_model or not self.load_best_model_at_end:
+            raise ConfigError(
+                "--early_stopping_patience needs --metric_for_best_model and --load_best_model_at_end true "
+                "(it stops on the metric that picks the best checkpoint)."
+            )
+        if str(self.eval_strategy) in ("no", "IntervalStrategy.NO"):
+            raise ConfigError(
+                "--early_stopping_patience needs evaluations: set --eval_strategy epoch or steps."
+            )
 
     def _fill_dataloader_defaults(self) -> None:
         settings = _default_dataloader_settings()

@@ -27,7 +27,7 @@ from hf_aidetect.files import (
     is_partial,
     remove_directory,
 )
-from hf_aidetect.files.layout import RUN_OUTPUTS
+from hf_aidetect.files.layout import ALL_RESULTS, DATA_SUMMARY, EPOCH_METRICS, RUN_OUTPUTS, split_results
 from hf_aidetect.training.checkpoints import PREFIX_CHECKPOINT_DIR, checkpoint_folders, checkpoint_problems
 
 if TYPE_CHECKING:
@@ -85,6 +85,27 @@ def write_epoch_metrics(path: str | Path, log_history: Sequence[Mapping[str, Any
     writer.writeheader()
     writer.writerows(rows)
     return atomic_write_text(path, text.getvalue())
+
+
+def write_results(output_dir: Path, results: Mapping[str, Any]) -> None:
+    """``all_results.json`` and ``<split>_results.json`` (scalars only) for train / validation / test."""
+    write_json(output_dir / ALL_RESULTS, results)
+    for split in ("train", "validation", "test"):
+        split_metrics = {k: v for k, v in results.items() if k.startswith(f"{split}_")}
+        if split_metrics:
+            write_json(output_dir / split_results(split), scalar_metrics(split_metrics))
+
+
+def write_run_outputs(
+    output_dir: Path,
+    results: Mapping[str, Any],
+    log_history: Sequence[Mapping[str, Any]],
+    data_summary: Mapping[str, Any],
+) -> None:
+    """The results files, ``epoch_metrics.csv`` and ``data_summary.json`` of a finished run."""
+    write_results(output_dir, results)
+    write_epoch_metrics(output_dir / EPOCH_METRICS, log_history)
+    write_json(output_dir / DATA_SUMMARY, data_summary)
 
 
 def scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:

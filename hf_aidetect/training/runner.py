@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,14 @@ import datasets
 import numpy as np
 import transformers
 from datasets import DatasetDict
-from transformers import PreTrainedModel, set_seed
+from transformers import EarlyStoppingCallback, PreTrainedModel, TrainerCallback, set_seed
 from transformers.image_processing_utils import BaseImageProcessor
 
 from hf_aidetect.data.audit import audit_before_training
 from hf_aidetect.data.loader import PreprocessedSplit
 from hf_aidetect.data.report import LoadReport
 from hf_aidetect.errors import BadImageError, ConfigError, one_line
-from hf_aidetect.files.layout import ALL_RESULTS, DATA_SUMMARY, EPOCH_METRICS, SPEED_SWITCHES, split_results
+from hf_aidetect.files.layout import SPEED_SWITCHES
 from hf_aidetect.metrics import fake_probabilities
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.lora import AdapterSnapshot, merge_lora, save_adapter_form
@@ -38,12 +39,8 @@ from hf_aidetect.training.checkpoints import (
     checkpoint_problems,
     find_resumable_checkpoint,
 )
-from hf_aidetect.training.outputs import (
-    prepare_output_dir,
-    scalar_metrics,
-    write_epoch_metrics,
-    write_json,
-)
+from hf_aidetect.training.outputs import prepare_output_dir, write_results, write_run_outputs
+from hf_aidetect.training.progress import training_summary
 from hf_aidetect.training.reporting import write_evaluation_report
 from hf_aidetect.training.speed import SpeedChoice, choose_speed_switches, load_choice, save_choice
 from hf_aidetect.training.speed import describe as describe_speed
@@ -97,7 +94,8 @@ def resolve_resume(training_args: DetectionTrainingArguments) -> str | None:
     return str(value)
 
 
-def _cap(dataset: DatasetDict, script_args: ScriptArguments, seed: int) -> DatasetDict:
+def cap_splits(dataset: DatasetDict, script_args: ScriptArguments, seed: int) -> DatasetDict:
+    """``--max_train_samples`` / ``--max_eval_samples``: a seeded random subset of each split."""
     caps = {"train": script_args.max_train_samples}
     caps.update(dict.fromkeys(("validation", "test"), script_args.max_eval_samples))
     for split, cap in caps.items():
@@ -189,7 +187,7 @@ def _load_data(
         )
     if training_args.process_index == 0:  # shortcuts (format, size ...) and train/test leaks: warnings only
         audit_before_training(dataset)
-    return _cap(dataset, script_args, training_args.seed), report
+    return cap_splits(dataset, script_args, training_args.seed), report
 
 
 def _build_model(
@@ -254,7 +252,17 @@ def build_trainer(
     class_weights = resolve_class_weights(training_args.class_weights, report.summary.counts.get("train", {}))
     if class_weights is not None:
         logger.info("Class-weighted loss: real %.4f, fake %.4f.", *class_weights)
+    card = script_args.report
     card_context = {"dataset": script_args.dataset, "data_summary": report.to_dict()}
+    card_context.update({key: value for key, value in (("license", card.license),
+                         ("dataset_name", card.dataset_name)) if value})  # fmt: skip
+    callbacks: list[TrainerCallback] = [ModelCardCallback(**card_context)]
+    if training_args.early_stopping_patience:
+        callbacks.append(
+            EarlyStoppingCallback(
+                training_args.early_stopping_patience, training_args.early_stopping_threshold
+            )
+        )
     trainer = DetectionTrainer(
         model=model,
         args=_trainer_args(training_args),
@@ -262,7 +270,7 @@ def build_trainer(
         eval_dataset=splits["validation"],
         processing_class=processor,
         compute_metrics=build_compute_metrics(),
-        callbacks=[ModelCardCallback(**card_context)],
+        callbacks=callbacks,
         class_weights=class_weights,
         card_context=card_context,
         device_stage=transforms.device_stage,
@@ -278,7 +286,9 @@ def train(
 
     Returns the flat metrics written to ``all_results.json`` (``train_*``, ``validation_*``, ``test_*``).
     On CPU, torch's threads leave the data-loader workers their cores (``--torch_threads`` overrides).
+    The run ends with a summary (wall time, best checkpoint, test figures, where everything went).
     """
+    started = time.perf_counter()
     setup_logging(training_args)
     resume = resolve_resume(training_args)
     prepare_output_dir(training_args, resume)  # before any data or model loads
@@ -287,7 +297,7 @@ def train(
         training_args.load_in_main_process("decode cache on the CPU")
     workers = training_args.dataloader_num_workers or 0
     with training_threads(training_args.torch_threads, workers, training_args.device):
-        return _train(script_args, training_args, model_args, resume)
+        return _train(script_args, training_args, model_args, resume, started)
 
 
 def _train(
@@ -295,6 +305,7 @@ def _train(
     training_args: DetectionTrainingArguments,
     model_args: ModelArguments,
     resume: str | None,
+    started: float,
 ) -> dict[str, Any]:
     setup = build_trainer(script_args, training_args, model_args)
     trainer, splits, report = setup.trainer, setup.splits, setup.load_report
@@ -325,16 +336,27 @@ def _train(
     if adapter is not None and model_args.lora_save == "adapter" and trainer.is_world_process_zero():
         save_adapter_form(trainer.args.output_dir, trainer.model, adapter)
     # Past the last collective: the report is single-process inference, so only the main process runs it.
+    output_dir = Path(trainer.args.output_dir)
     if trainer.is_world_process_zero():
-        _write_outputs(trainer, results, report)
+        trainer.save_state()
+        write_run_outputs(output_dir, results, trainer.state.log_history, report.to_dict())
         if script_args.report.evaluation_report:
             evaluation = write_evaluation_report(trainer, setup.dataset, script_args.report, scores=scores)
             results.update(evaluation)
-            _write_results(Path(trainer.args.output_dir), results)
+            write_results(output_dir, results)
+        if script_args.report.card_widget:
+            from hf_aidetect.publishing.widget import write_widget_images
+
+            trainer.card_context["widget"] = write_widget_images(
+                output_dir, setup.dataset["test"], script_args.report.card_widget, seed=training_args.seed
+            )
         if script_args.report.write_model_card:
             trainer.create_model_card()  # after the report: it embeds the plots and the threshold
-    if training_args.push_to_hub:
-        _push(trainer, training_args)
+    pushed = _push(trainer, training_args) if training_args.push_to_hub else None
+    if trainer.is_world_process_zero():
+        seconds = time.perf_counter() - started
+        summary = training_summary(output_dir, results, trainer.state, trainer.args, seconds, pushed=pushed)
+        logger.info("%s", summary)
     return results
 
 
@@ -346,35 +368,17 @@ def _merge_adapters(trainer: DetectionTrainer) -> AdapterSnapshot | None:
     return adapter
 
 
-def _write_results(output_dir: Path, results: dict[str, Any]) -> None:
-    write_json(output_dir / ALL_RESULTS, results)
-    for split in ("train", "validation", "test"):
-        split_metrics = {k: v for k, v in results.items() if k.startswith(f"{split}_")}
-        if split_metrics:
-            write_json(output_dir / split_results(split), scalar_metrics(split_metrics))
-
-
-def _write_outputs(trainer: DetectionTrainer, results: dict[str, Any], report: Any) -> None:
-    output_dir = Path(trainer.args.output_dir)
-    trainer.save_state()
-    _write_results(output_dir, results)
-    write_epoch_metrics(output_dir / EPOCH_METRICS, trainer.state.log_history)
-    write_json(output_dir / DATA_SUMMARY, report.to_dict())
-    logger.info(
-        "Wrote the model and results to %s (test accuracy %s).", output_dir, results.get("test_accuracy")
-    )
-
-
-def _push(trainer: DetectionTrainer, training_args: DetectionTrainingArguments) -> None:
-    """Upload the output folder with the publishing layer (main process only)."""
+def _push(trainer: DetectionTrainer, training_args: DetectionTrainingArguments) -> str | None:
+    """Upload the output folder with the publishing layer (main process only); the repo's URL."""
     if not trainer.is_world_process_zero():
-        return
+        return None
     from hf_aidetect.publishing.push import push_output_dir
 
-    push_output_dir(
+    result = push_output_dir(
         training_args.output_dir,
         repo_id=training_args.hub_model_id,
         private=training_args.hub_private_repo,
         token=training_args.hub_token,
         revision=training_args.hub_revision,
     )
+    return getattr(result, "repo_url", None)

@@ -13,7 +13,8 @@
   restored key by key just as strictly;
 * checkpoints that appear only when complete (:mod:`hf_aidetect.training.checkpoints`), a final model and
   ``trainer_state.json`` whose files are each replaced atomically;
-* ``create_model_card`` rendered by :mod:`hf_aidetect.publishing.model_card`.
+* ``create_model_card`` rendered by :mod:`hf_aidetect.publishing.model_card`;
+* compact progress lines (:class:`~hf_aidetect.training.progress.TrainingProgress`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import PreTrainedModel, Trainer
-from transformers.trainer_callback import ExportableState
+from transformers.trainer_callback import ExportableState, PrinterCallback, ProgressCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, SaveStrategy
 from transformers.utils import SAFE_WEIGHTS_NAME
 
@@ -43,7 +44,7 @@ from hf_aidetect.files import atomic_write_text, describe_os_error, replace_dire
 from hf_aidetect.files.layout import TRAINER_STATE
 from hf_aidetect.models.lora import ADAPTER_WEIGHTS, is_peft_model, load_exact_adapter
 from hf_aidetect.training.checkpoints import rotate_checkpoints, staging_dir
-from hf_aidetect.training.progress import format_metric
+from hf_aidetect.training.progress import TrainingProgress, format_metric
 from hf_aidetect.training.stream_state import StreamCheckpoint
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,14 @@ class DetectionTrainer(Trainer):
         )
         self.card_context: dict[str, Any] = dict(card_context or {})
         self.device_stage = device_stage
+        # Compact epoch lines instead of the metrics dict (a notebook keeps its own progress table).
+        stock = [
+            cb for cb in self.callback_handler.callbacks if type(cb) in (ProgressCallback, PrinterCallback)
+        ]
+        for callback in stock:
+            self.remove_callback(callback)
+        if stock:
+            self.add_callback(TrainingProgress())
         self.stream: StreamCheckpoint | None = None
         if isinstance(self.train_dataset, StreamingSplit):
             restart = self.args.ignore_data_skip

@@ -141,3 +141,22 @@ def test_second_load_reuses_validation_results(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_AIDETECT_VALIDATION_CACHE", "0")
     load_detection_dataset(root, validation_size=2, test_size=2)
     assert len(checked) == 4 + 1 + 6  # every file again
+
+
+def test_validation_pass_has_a_progress_bar(tmp_path, capsys):
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+
+    from tests.utils import write_rgb_png
+
+    enable_progress_bars()  # an earlier `hf-aidetect -q` in this process may have turned them off
+    image = str(write_rgb_png(tmp_path / "one.png", size=8))
+    assert validation.check_images([image] * 250, num_workers=1) == [None] * 250
+    assert "validating images: 100%" in capsys.readouterr().err
+    validation.check_images([image] * 20, num_workers=1)  # over before a bar would say anything
+    assert "validating images" not in capsys.readouterr().err
+    disable_progress_bars()  # what hf-aidetect -q does (and HF_HUB_DISABLE_PROGRESS_BARS=1)
+    try:
+        validation.check_images([image] * 250, num_workers=1)
+    finally:
+        enable_progress_bars()
+    assert "validating images" not in capsys.readouterr().err

@@ -2,8 +2,8 @@
 
 ``import hf_aidetect`` registers ``model_type="backbone_detector"`` with ``AutoConfig`` /
 ``AutoModelForImageClassification`` (hf_aidetect/_registration.py: saved detectors load without remote
-code where hf_aidetect is imported) and marks the classes for ``auto_map`` so ``save_pretrained`` also ships their code (they load
-with ``trust_remote_code=True`` where it is not).
+code where hf_aidetect is imported) and marks the classes for ``auto_map`` so ``save_pretrained`` also
+ships their code (they load with ``trust_remote_code=True`` where it is not).
 """
 
 from __future__ import annotations
