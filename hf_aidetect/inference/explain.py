@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from hf_aidetect.data.preprocessing import InputSpec
+from hf_aidetect.errors import ConfigError
 from hf_aidetect.inference.loading import Detector
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,21 @@ def default_method(model: torch.nn.Module) -> str:
     if _gradcam_layers(model):
         return "gradcam"
     return "saliency"
+
+
+def check_method(model: torch.nn.Module, method: str) -> None:
+    """A :class:`ConfigError` (one line, what to use instead) when ``method`` cannot explain ``model``."""
+    name = type(model).__name__
+    if method == "attention" and default_method(model) != "attention":
+        instead = "gradcam" if _gradcam_layers(model) else "saliency"
+        raise ConfigError(
+            f"--method attention needs a transformer with attention heads over patches (a ViT); {name} has "
+            f"none: use --method {instead} (or auto)"
+        )
+    if method == "gradcam" and not _gradcam_layers(model):
+        raise ConfigError(
+            f"--method gradcam needs convolution layers; {name} has none: use --method saliency"
+        )
 
 
 MIN_GRADCAM_SIDE = 6  # a coarser map (e.g. 2x2) says little about *where*; use an earlier layer then
@@ -214,9 +230,10 @@ def explain_image(
 ) -> Explanation:
     """Heatmap (the image's size, [0, 1]) of what drives the decision on ``image`` (an RGB PIL image)."""
     if method not in METHODS:
-        raise ValueError(f"unknown explanation method {method!r}; choose one of {', '.join(METHODS)}")
+        raise ConfigError(f"--method {method}: choose one of {', '.join(METHODS)}")
     model = detector.model
     chosen = default_method(model) if method == "auto" else method
+    check_method(model, chosen)
     pixel_values = detector.transform({"image": [image]})["pixel_values"][:1]
     dtype = next(model.parameters()).dtype
     pixel_values = pixel_values.to(detector.device, dtype=dtype).requires_grad_(True)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.tuning_arguments import TuningArguments
+
+logger = logging.getLogger(__name__)
+
+# What `hf-aidetect train` fine-tunes when the recipe names no model (the README's default ViT).
+DEFAULT_CHECKPOINT = "google/vit-base-patch16-224-in21k"
 
 
 def parse_overrides(value: dict[str, Any] | str | None) -> dict[str, Any]:
@@ -48,7 +54,7 @@ class ModelArguments(TuningArguments):
         metadata={
             "help": "Checkpoint to fine-tune: a Hub id (e.g. google/vit-base-patch16-224-in21k) or a local "
             "folder holding any AutoModelForImageClassification. The head is replaced by a 2-label "
-            "real/fake head. Leave empty to build a fresh model from --model_type."
+            "real/fake head. Default (with no --model_type): google/vit-base-patch16-224-in21k."
         },
     )
     model_type: str | None = field(
@@ -104,10 +110,9 @@ class ModelArguments(TuningArguments):
     def __post_init__(self) -> None:
         self.config_overrides = parse_overrides(self.config_overrides)
         if not self.model_name_or_path and not self.model_type:
-            raise ConfigError(
-                "No model given: set --model_name_or_path (a checkpoint to fine-tune, e.g. "
-                "google/vit-base-patch16-224-in21k) or --model_type (seed_cnn, vit, ... built from a config)."
-            )
+            # The README's default: ViT-B/16 pre-trained on ImageNet-21k, as the vit_base recipe.
+            logger.info("No --model_name_or_path / --model_type: fine-tuning %s.", DEFAULT_CHECKPOINT)
+            self.model_name_or_path = DEFAULT_CHECKPOINT
         if self.image_size is not None and self.image_size < 8:
             raise ConfigError(f"--image_size must be a pixel size >= 8, got {self.image_size}.")
         for name in ("image_mean", "image_std"):

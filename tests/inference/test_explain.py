@@ -9,6 +9,7 @@ from PIL import Image
 
 from hf_aidetect.cli import main
 from hf_aidetect.data.preprocessing import InputSpec, create_transforms
+from hf_aidetect.errors import ConfigError
 from hf_aidetect.inference.explain import default_method, explain_image, overlay_heatmap
 from hf_aidetect.inference.loading import load_detector
 from tests.utils import rgb_array, write_rgb_jpeg, write_zero_byte
@@ -72,8 +73,22 @@ def test_saliency_and_threshold_pick_the_explained_class(tiny_cnn_dir):
     _check_heatmap(saliency.heatmap, IMAGE)
     assert explain_image(detector, IMAGE, method="gradcam", threshold=0.0).target == 1
     assert explain_image(detector, IMAGE, method="gradcam", threshold=1.0).target == 0
-    with pytest.raises(ValueError, match="unknown explanation method"):
+    with pytest.raises(ConfigError, match="--method lime: choose one of"):
         explain_image(detector, IMAGE, method="lime")
+
+
+def test_attention_on_the_cnn_is_a_one_line_error(tiny_cnn_dir, tmp_path, capsys):
+    image = tmp_path / "face.png"
+    IMAGE.save(image)
+    out = tmp_path / "overlays"
+    argv = ["explain", str(tiny_cnn_dir), str(image), "--output-dir", str(out), "--method", "attention"]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2 and err.rstrip().count("\n") <= 1, err  # the error line, at most the weights bar
+    last = err.rstrip().splitlines()[-1]
+    assert last.startswith("hf-aidetect explain: error: --method attention needs a transformer")
+    assert "use --method gradcam" in last
+    assert "Traceback" not in err and not any(out.glob("*.png"))
 
 
 def test_overlay_has_image_size():

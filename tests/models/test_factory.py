@@ -108,7 +108,6 @@ def test_missing_checkpoint_is_a_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({}, "No model given"),
         ({"model_type": "vit", "config_overrides": "hiden_size=3"}, "hiden_size"),
         ({"model_type": "not_a_model"}, "not_a_model"),
         ({"model_type": "vit", "config_overrides": "hidden_size"}, "key=value"),
@@ -117,6 +116,13 @@ def test_missing_checkpoint_is_a_config_error(tmp_path: Path) -> None:
 def test_bad_model_arguments_are_config_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         build_model(ModelArguments(**kwargs))
+
+
+def test_no_model_given_is_the_readmes_default_vit() -> None:
+    from hf_aidetect.models.arguments import DEFAULT_CHECKPOINT
+
+    assert ModelArguments().model_name_or_path == DEFAULT_CHECKPOINT == "google/vit-base-patch16-224-in21k"
+    assert ModelArguments(model_type="seed_cnn").model_name_or_path is None
 
 
 def test_overrides_parse_from_json_and_key_value() -> None:
