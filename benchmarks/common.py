@@ -41,11 +41,10 @@ def total_ram_gb() -> float:
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (affinity-aware)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    """Cores this process may run on: the package's one policy (affinity and cgroup quota aware)."""
+    from hf_aidetect.data.workers import available_cores
+
+    return available_cores()
 
 
 def machine_info() -> dict[str, Any]:

@@ -14,7 +14,6 @@ operating point) and ``preprocessor_config.json`` (the evaluation transform is r
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ import torch
 
 from hf_aidetect.data.preprocessing import ImageTransform
 from hf_aidetect.errors import AIDetectError
+from hf_aidetect.files.layout import CONFIG, EXPORT_REPORT, ONNX_DIR, ONNX_MODEL, PREPROCESSOR_CONFIG
 from hf_aidetect.inference.loading import eval_transform_for, fake_index
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "model.onnx"
-QUANTIZED_FILE = "model_quantized.onnx"
-ONNX_SUBFOLDER = "onnx"  # where a model folder / Hub repo keeps its export (the Hub's convention)
-REPORT_FILE = "export_report.json"
 INPUT_NAME, OUTPUT_NAME = "pixel_values", "logits"
 INSTALL_HINT = "install the ONNX extras: pip install 'hf_aidetect[export]'"
 
@@ -112,13 +108,13 @@ class OnnxDetector:
         return softmax_fake(logits, self.fake_index)
 
 
-def find_onnx_folder(folder: Path, onnx_file: str = ONNX_FILE) -> Path:
+def find_onnx_folder(folder: Path, onnx_file: str = ONNX_MODEL) -> Path:
     """The folder holding ``onnx_file``: ``folder`` itself (an export) or ``folder/onnx`` (a model folder)."""
-    for candidate in (folder, folder / ONNX_SUBFOLDER):
+    for candidate in (folder, folder / ONNX_DIR):
         if (candidate / onnx_file).is_file():
             return candidate
     raise AIDetectError(
-        f"no {onnx_file} in {folder} nor in {folder / ONNX_SUBFOLDER}: export the model first "
+        f"no {onnx_file} in {folder} nor in {folder / ONNX_DIR}: export the model first "
         f"(hf-aidetect export {folder} --format onnx) or pass the folder the export wrote"
     )
 
@@ -127,8 +123,8 @@ def _download(repo_id: str, revision: str | None, onnx_file: str) -> Path:
     """The ONNX files of a Hub repo (top level or ``onnx/``) in the local cache."""
     from huggingface_hub import snapshot_download
 
-    patterns = [onnx_file, f"{onnx_file}.data", "config.json", "preprocessor_config.json", REPORT_FILE]
-    patterns += [f"{ONNX_SUBFOLDER}/{pattern}" for pattern in patterns]
+    patterns = [onnx_file, f"{onnx_file}.data", CONFIG, PREPROCESSOR_CONFIG, EXPORT_REPORT]
+    patterns += [f"{ONNX_DIR}/{pattern}" for pattern in patterns]
     try:
         return Path(snapshot_download(repo_id, revision=revision, allow_patterns=patterns))
     except Exception as error:
@@ -138,7 +134,7 @@ def _download(repo_id: str, revision: str | None, onnx_file: str) -> Path:
         ) from error
 
 
-def resolve_onnx_folder(model: str | Path, onnx_file: str = ONNX_FILE, revision: str | None = None) -> Path:
+def resolve_onnx_folder(model: str | Path, onnx_file: str = ONNX_MODEL, revision: str | None = None) -> Path:
     """A local folder, or a Hub id (downloaded), to the folder that holds ``onnx_file`` and its configs."""
     path = Path(model).expanduser()
     if path.is_file():
@@ -156,7 +152,7 @@ def resolve_onnx_folder(model: str | Path, onnx_file: str = ONNX_FILE, revision:
 def load_onnx_detector(
     model: str | Path,
     *,
-    onnx_file: str = ONNX_FILE,
+    onnx_file: str = ONNX_MODEL,
     revision: str | None = None,
     threads: int | None = None,
 ) -> OnnxDetector:
@@ -165,14 +161,14 @@ def load_onnx_detector(
 
     require_onnxruntime()
     folder = resolve_onnx_folder(model, onnx_file, revision)
-    missing = [name for name in ("config.json", "preprocessor_config.json") if not (folder / name).is_file()]
+    missing = [name for name in (CONFIG, PREPROCESSOR_CONFIG) if not (folder / name).is_file()]
     if missing:
         raise AIDetectError(
             f"{folder} has {onnx_file} but no {' / '.join(missing)}: re-export with hf-aidetect export "
             "(it copies the model's config and image processor beside the graph)"
         )
     # A plain config: the export needs labels and the operating point, never the architecture's code.
-    config = PretrainedConfig.from_json_file(str(folder / "config.json"))
+    config = PretrainedConfig.from_json_file(str(folder / CONFIG))
     image_processor = AutoImageProcessor.from_pretrained(str(folder))
     session = create_session(folder / onnx_file, threads=threads)
     names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
@@ -181,7 +177,7 @@ def load_onnx_detector(
             f"{folder / onnx_file} takes {names[0]} and returns {names[1]}; hf_aidetect expects "
             f"{INPUT_NAME!r} -> {OUTPUT_NAME!r} (graphs written by hf-aidetect export)"
         )
-    logger.debug("Loaded %s with onnxruntime (%s threads)", folder / onnx_file, threads or os.cpu_count())
+    logger.debug("Loaded %s with onnxruntime (%s threads)", folder / onnx_file, threads or "default")
     return OnnxDetector(
         session=session,
         config=config,

@@ -39,18 +39,17 @@ from hf_aidetect.deploy.onnx_checks import (
     synthetic_images,
     undecoded_images,
 )
-from hf_aidetect.deploy.onnx_detector import (
-    INPUT_NAME,
-    ONNX_FILE,
-    ONNX_SUBFOLDER,
-    OUTPUT_NAME,
-    QUANTIZED_FILE,
-    REPORT_FILE,
-    load_onnx_detector,
-    onnx_size,
-)
+from hf_aidetect.deploy.onnx_detector import INPUT_NAME, OUTPUT_NAME, load_onnx_detector, onnx_size
 from hf_aidetect.errors import AIDetectError, ConfigError
 from hf_aidetect.files import atomic_directory, check_output_path
+from hf_aidetect.files.layout import (
+    CONFIG,
+    EXPORT_REPORT,
+    ONNX_DIR,
+    ONNX_MODEL,
+    ONNX_QUANTIZED,
+    PREPROCESSOR_CONFIG,
+)
 from hf_aidetect.inference.loading import Detector, load_detector
 from hf_aidetect.inference.threshold import resolve_threshold
 
@@ -152,12 +151,12 @@ def quantize_int8(source: Path, target: Path) -> None:
 def _copy_configs(detector: Detector, staging: Path) -> None:
     """config.json and preprocessor_config.json beside the graph: the model's own files when local."""
     local = detector.local_dir
-    for name in ("config.json", "preprocessor_config.json"):
+    for name in (CONFIG, PREPROCESSOR_CONFIG):
         if local is not None and (local / name).is_file():
             shutil.copy2(local / name, staging / name)
-    if not (staging / "config.json").is_file():
+    if not (staging / CONFIG).is_file():
         detector.config.save_pretrained(staging)
-    if not (staging / "preprocessor_config.json").is_file():
+    if not (staging / PREPROCESSOR_CONFIG).is_file():
         detector.image_processor.save_pretrained(staging)
 
 
@@ -172,7 +171,7 @@ def _versions() -> dict[str, str]:
 def _files(staging: Path) -> dict[str, dict[str, Any]]:
     listing = {}
     for path in sorted(staging.iterdir()):
-        if path.is_file() and path.name != REPORT_FILE:
+        if path.is_file() and path.name != EXPORT_REPORT:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             listing[path.name] = {"bytes": path.stat().st_size, "sha256": digest}
     return listing
@@ -201,9 +200,10 @@ def default_out(model: str | Path) -> Path:
     folder = Path(model).expanduser()
     if not folder.is_dir():
         raise ConfigError(
-            f"MODEL {model} is not a local folder (a Hub id, or a wrong path): pass --out DIR for the export"
+            f"MODEL {model} is not a local folder (a Hub id, or a wrong path): pass --output-dir DIR for "
+            "the export"
         )
-    return folder / ONNX_SUBFOLDER
+    return folder / ONNX_DIR
 
 
 def export_onnx(
@@ -239,14 +239,14 @@ def export_onnx(
     target = Path(out) if out is not None else default_out(model)
     model_folder = [Path(model)] if Path(model).is_dir() else []
     # Before anything loads: never over the model (MODEL/onnx inside it is fine), never silently replaced.
-    check_output_path(target, flag="--out", kind="folder", overwrite=overwrite, inputs=model_folder)
+    check_output_path(target, flag="--output-dir", kind="folder", overwrite=overwrite, inputs=model_folder)
     detector = load_detector(model, device="cpu", trust_remote_code=trust_remote_code, revision=revision)
     check_set = _check_set(check_data, check_split, check_max_images)
     threshold, origin = resolve_threshold(None, detector.config)
     side = detector.transform.spec.size
     with atomic_directory(target, replace=overwrite) as staging:
         logger.info("Exporting %s to ONNX (opset %d, input [batch, 3, %d, %d])", model, opset, side, side)
-        export_graph(detector.model, side, staging / ONNX_FILE, opset)
+        export_graph(detector.model, side, staging / ONNX_MODEL, opset)
         _copy_configs(detector, staging)
         onnx_detector = load_onnx_detector(staging)
         if check_set is not None:
@@ -266,7 +266,7 @@ def export_onnx(
                 {"batch_size": batch_size, "num_workers": num_workers, "progress": progress},
             )  # fmt: skip
         report["files"] = _files(staging)
-        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        (staging / EXPORT_REPORT).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     logger.info("ONNX export written to %s", target)
     return target, report
 
@@ -284,9 +284,9 @@ def _report(
     side, labels = detector.transform.spec.size, int(detector.config.num_labels)
     return {
         "format": "onnx",
-        "file": ONNX_FILE,
+        "file": ONNX_MODEL,
         "exporter": "torch.onnx.export(dynamo=True)",
-        "opset": _opset(staging / ONNX_FILE),
+        "opset": _opset(staging / ONNX_MODEL),
         "source_model": _model_name(model),
         "source_revision": revision,
         "versions": _versions(),
@@ -312,8 +312,8 @@ def _quantize(
     threshold: float,
     score_kwargs: dict[str, Any],
 ) -> dict[str, Any]:
-    quantize_int8(staging / ONNX_FILE, staging / QUANTIZED_FILE)
-    int8 = load_onnx_detector(staging, onnx_file=QUANTIZED_FILE)
+    quantize_int8(staging / ONNX_MODEL, staging / ONNX_QUANTIZED)
+    int8 = load_onnx_detector(staging, onnx_file=ONNX_QUANTIZED)
     parity = prove_parity(detector, int8, images, description=description, threshold=threshold)
     check = check_quantization(
         onnx_detector, int8, check_set.dataset,
@@ -322,9 +322,9 @@ def _quantize(
     )  # fmt: skip
     logger.info("%s", check.summary())
     return {
-        "file": QUANTIZED_FILE,
+        "file": ONNX_QUANTIZED,
         "method": "onnxruntime dynamic quantisation, int8 weights (QInt8), activations quantised at run time",
-        "bytes": onnx_size(staging / QUANTIZED_FILE),
+        "bytes": onnx_size(staging / ONNX_QUANTIZED),
         "parity_vs_torch": parity.to_dict(),
         "accuracy": check.to_dict(),
     }

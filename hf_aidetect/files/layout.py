@@ -13,6 +13,8 @@ A training ``OUTPUT_DIR``::
     model_card_data.json  README.md                               card inputs, the card
     evaluation/{metrics.json,report.md,scores.csv,robustness.md,...}   the evaluation report
     widget/                                                       the card widget's example images
+    onnx/{model.onnx,model_quantized.onnx,config.json,preprocessor_config.json,export_report.json}
+                                                                  `hf-aidetect export` (the Hub's place)
     checkpoint-N/                                                 complete checkpoints only
 """
 
@@ -49,6 +51,12 @@ GALLERY = "gallery.png"
 # Several sets evaluated at once: one row per set.
 SUMMARY_MARKDOWN = "summary.md"
 SUMMARY_JSON = "summary.json"
+
+# -- the ONNX export (OUTPUT_DIR/onnx, or `hf-aidetect export --output-dir`): beside config + preprocessor
+ONNX_DIR = "onnx"  # where a model folder / Hub repo keeps its export (the Hub's convention)
+ONNX_MODEL = "model.onnx"
+ONNX_QUANTIZED = "model_quantized.onnx"
+EXPORT_REPORT = "export_report.json"
 
 # -- a sweep's output root, a cross-generator folder, the demo folder ------------------------------------
 SWEEP_POINT = "sweep_point.json"

@@ -12,19 +12,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hf_aidetect.files.layout import (
+    CONFIG,
+    EXPORT_REPORT,
+    ONNX_DIR,
+    ONNX_MODEL,
+    ONNX_QUANTIZED,
+    PREPROCESSOR_CONFIG,
+)
+from hf_aidetect.markdown import markdown_table
 from hf_aidetect.publishing.card_inputs import CardInputs
-from hf_aidetect.publishing.tables import markdown_table
 
-ONNX_FOLDER = "onnx"
 FILE_ROLES = {
-    "model.onnx": "float32 graph",
-    "model_quantized.onnx": "int8 graph (onnxruntime dynamic quantisation)",
-    "config.json": "labels and operating point",
-    "preprocessor_config.json": "preprocessing (read by the snippet / AutoImageProcessor)",
+    ONNX_MODEL: "float32 graph",
+    ONNX_QUANTIZED: "int8 graph (onnxruntime dynamic quantisation)",
+    CONFIG: "labels and operating point",
+    PREPROCESSOR_CONFIG: "preprocessing (read by the snippet / AutoImageProcessor)",
 }
 
-_DOWNLOAD = """\
-folder = snapshot_download("{model_ref}", allow_patterns=["onnx/*"]) + "/onnx"
+_DOWNLOAD = f"""\
+folder = snapshot_download("{{model_ref}}", allow_patterns=["{ONNX_DIR}/*"]) + "/{ONNX_DIR}"
 """
 _HEAD = """\
 import json
@@ -84,7 +91,7 @@ def onnx_snippet(
     model_ref: str | None,
     numpy_preprocessing: bool = True,
     *,
-    folder: str = "onnx",
+    folder: str = ONNX_DIR,
     images: tuple[str, ...] = ("face.jpg",),
 ) -> str:
     """Python that scores ``images`` with onnxruntime, numpy and Pillow only: the ``onnx/`` folder of the
@@ -114,9 +121,9 @@ def deploy_fields(inputs: CardInputs) -> dict[str, Any]:
     if not report:
         return fields
     files = report.get("files") or {}
-    rows = [[f"`{ONNX_FOLDER}/{name}`", _size(info.get("bytes")), FILE_ROLES.get(name, "")]
+    rows = [[f"`{ONNX_DIR}/{name}`", _size(info.get("bytes")), FILE_ROLES.get(name, "")]
             for name, info in sorted(files.items(), key=lambda item: _order(item[0]))]  # fmt: skip
-    rows.append([f"`{ONNX_FOLDER}/export_report.json`", "", "exporter, versions, parity proof, hashes"])
+    rows.append([f"`{ONNX_DIR}/{EXPORT_REPORT}`", "", "exporter, versions, parity proof, hashes"])
     parity = report.get("parity") or {}
     side = (report.get("input") or {}).get("shape", [None, None, "S"])[-1]
     notes = [

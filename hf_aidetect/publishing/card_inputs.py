@@ -24,6 +24,8 @@ from hf_aidetect.files.layout import (
     DATA_SUMMARY,
     EPOCH_METRICS,
     EVALUATION_DIR,
+    EXPORT_REPORT,
+    ONNX_DIR,
     PREPROCESSOR_CONFIG,
     REPORT_MARKDOWN,
     REPORT_METRICS,
@@ -362,10 +364,10 @@ def collect_card_inputs(
 
 def _onnx_export(output_dir: Path) -> dict[str, Any]:
     """``onnx/export_report.json`` of ``hf-aidetect export``, with the export's processor settings."""
-    report = read_json(output_dir / "onnx" / "export_report.json")
+    report = read_json(output_dir / ONNX_DIR / EXPORT_REPORT)
     if not isinstance(report, dict):
         return {}
-    return {**report, "processor": read_json(output_dir / "onnx" / "preprocessor_config.json") or {}}
+    return {**report, "processor": read_json(output_dir / ONNX_DIR / PREPROCESSOR_CONFIG) or {}}
 
 
 def _backbone(config: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,15 @@ TEMPLATE_NAME = "model_card_template.md"
 DEFAULT_TAGS = ("image-classification", "ai-image-detection", "deepfake-detection", "hf_aidetect")
 # Card metadata given to write_model_card that push must see again (saved in model_card_data.json).
 REMEMBERED = (
-    "license", "language", "tags", "base_model", "dataset", "dataset_name", "widget", "model_name", "space_id"
+    "license",
+    "language",
+    "tags",
+    "base_model",
+    "dataset",
+    "dataset_name",
+    "widget",
+    "model_name",
+    "space_id",
 )
 ARCHITECTURES = {
     "vit": "Vision Transformer (ViT) image classifier",

@@ -29,7 +29,9 @@ from hf_aidetect.files.layout import (
     DATA_SUMMARY,
     EPOCH_METRICS,
     EVALUATION_DIR,
+    EXPORT_REPORT,
     MODEL_CARD,
+    ONNX_DIR,
     PREPROCESSOR_CONFIG,
     PROCESSOR_CONFIG,
     TRAINER_STATE,
@@ -63,11 +65,7 @@ DEFAULT_ALLOW_PATTERNS = (
     CARD_DATA,
     *(f"{EVALUATION_DIR}/*.{suffix}" for suffix in ("png", "json", "md", "csv")),
     # `hf-aidetect export` writes onnx/ (the Hub's place for ONNX weights); the card lists these files.
-    "onnx/*.onnx",
-    "onnx/*.onnx.data",
-    "onnx/config.json",
-    "onnx/preprocessor_config.json",
-    "onnx/export_report.json",
+    *(f"{ONNX_DIR}/{name}" for name in ("*.onnx", "*.onnx.data", CONFIG, PREPROCESSOR_CONFIG, EXPORT_REPORT)),
     f"{WIDGET_DIR}/*",
 )
 DEFAULT_IGNORE_PATTERNS = (

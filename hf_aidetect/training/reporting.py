@@ -105,7 +105,7 @@ def write_evaluation_report(
         logger.debug("The evaluation report failed.", exc_info=True)
         logger.error(
             "The evaluation report failed (%s: %s); the model and metrics in %s are saved. Re-run it with "
-            "`hf-aidetect evaluate %s DATA --out %s`.",
+            "`hf-aidetect evaluate %s DATA --output-dir %s`.",
             type(error).__name__,
             one_line(error),
             output_dir,

@@ -79,7 +79,7 @@ def test_no_prefix_matching(capsys) -> None:
 def test_train_takes_the_other_commands_names(tmp_path: Path) -> None:
     argv = ["--model_type", "seed_cnn", "--output-dir", str(tmp_path), "--batch-size", "8"]
     argv += ["--eval-batch-size", "4", "--num-workers", "0", "--device", "cpu", "--learning-rate=0.1"]
-    script, training, model = parse_recipe_args(argv)
+    _, training, _ = parse_recipe_args(argv)
     assert training.output_dir == str(tmp_path) and training.learning_rate == 0.1
     assert (training.per_device_train_batch_size, training.per_device_eval_batch_size) == (8, 4)
     assert training.dataloader_num_workers == 0 and training.use_cpu is True
@@ -154,3 +154,21 @@ def test_quiet_after_the_command_silences_every_bar(tmp_path: Path) -> None:
     assert "Loading weights" in loud.stderr and "predict:" in loud.stderr
     quiet = subprocess.run([*command, "-q"], capture_output=True, text=True, env=env, check=True)
     assert quiet.stderr == "" and quiet.stdout.splitlines()[1].startswith(str(image))
+
+
+def test_only_our_logger_speaks_at_info(monkeypatch) -> None:
+    """Other libraries' INFO records (matplotlib's font manager, httpx under Gradio) stay out of the log;
+    their warnings and ours at INFO come through."""
+    import logging
+
+    from hf_aidetect._logging import configure_logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(logging.getLogger("hf_aidetect"), "level", logging.NOTSET)
+    configure_logging(logging.INFO)
+    assert not logging.getLogger("matplotlib.font_manager").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("hf_aidetect.training.runner").isEnabledFor(logging.INFO)

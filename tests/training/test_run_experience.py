@@ -120,9 +120,8 @@ def test_resume_advice_names_the_command(tmp_path: Path) -> None:
     write_checkpoint(tmp_path / "checkpoint-4", step=4)
     advice = resume_advice(["hf-aidetect", "train"], argv, tmp_path)
     assert "checkpoint-4 and the checkpoints before it are complete" in advice
-    assert advice.endswith(
-        f"Resume with: hf-aidetect train --config demo_cnn --output_dir {tmp_path} --resume_from_checkpoint last"
-    )
+    resume = f"hf-aidetect train --config demo_cnn --output_dir {tmp_path} --resume_from_checkpoint last"
+    assert advice.endswith(f"Resume with: {resume}")
 
 
 def test_ctrl_c_is_one_line_with_the_resume_command(

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import sys
 
 from hf_aidetect.cli.commands.predict import add_model_arguments
+from hf_aidetect.cli.parser import add_threshold
 
 NAME = "app"
 HELP = "Serve a detector as a Gradio web app (images + heatmaps, zip/folder to CSV), offline, on 127.0.0.1."
@@ -41,9 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--share", action="store_true", help="Also open a public gradio.live link (needs internet)."
     )
-    parser.add_argument(
-        "--threshold", type=float, default=None, help="fake iff P(fake) >= this (default: the model's)."
-    )
+    add_threshold(parser)
     parser.add_argument(
         "--method",
         choices=("auto", "attention", "gradcam", "saliency"),
@@ -59,9 +57,6 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is not a TCP port (0-65535)")
     require_gradio()
-    if not getattr(args, "verbose", False):  # Gradio's start-up probes log one INFO line per request
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
     app = create_app(
         args.model,
         revision=args.revision,

@@ -3,8 +3,8 @@
 MODEL is a local model folder or a Hub id; each DATA is a labelled set: split folders (test/{real,fake},
 or the Kaggle 140k layout), plain class folders ({real,fake}/...), a save_to_disk folder or a Hub dataset id.
 Every image of the chosen split is scored: nothing is carved out (--carve splits DATA as training does).
-The split is --split, else test, else the only split DATA has. One DATA writes its report into --out;
-several write --out/<name>/ each and a table with a row per set (summary.md, summary.json, stdout):
+The split is --split, else test, else the only split DATA has. One DATA writes its report into --output-dir;
+several write --output-dir/<name>/ each and a table with a row per set (summary.md, summary.json, stdout):
 
   metrics.json, report.md   accuracy, balanced accuracy, per-class precision / recall / F1, confusion
                             matrix at the threshold; TPR at 0.1 / 0.5 / 1 / 5 % FPR, ROC-AUC and AP with
@@ -24,17 +24,18 @@ MODEL is never modified, unless --save-threshold: then the tuned / fixed thresho
 model's classifier bias (P(fake) = 0.5 becomes that threshold, so pipeline(), predict, the card and its
 model-index agree), MODEL/evaluation is recomputed at it and the model card (README.md) is re-rendered.
 
---out is checked before anything loads: it may not replace MODEL or a DATA folder, and an existing
-non-empty --out is replaced only with --overwrite. Reports are written under a temporary name and renamed
-to --out once complete, so an interrupted run leaves the previous --out (or none), never half of one.
+--output-dir is checked before anything loads: it may not replace MODEL or a DATA folder, and an existing
+non-empty --output-dir is replaced only with --overwrite. Reports are written under a temporary name and
+renamed to --output-dir once complete, so an interrupted run leaves the previous one (or none), never half
+of one.
 
 --backend onnx scores with onnxruntime from MODEL's `hf-aidetect export` folder (as predict does): the
 same report, without the explanation gallery (heatmaps need the PyTorch weights) and without
 --save-threshold.
 
 Examples:
-  hf-aidetect evaluate ./outputs/vit ./external/test-only ./external/new-generator --out reports/vit
-  hf-aidetect evaluate user/vit-fake-faces ./faces --out report
+  hf-aidetect evaluate ./outputs/vit ./external/test-only ./external/new-generator --output-dir reports/vit
+  hf-aidetect evaluate user/vit-fake-faces ./faces --output-dir report
   hf-aidetect evaluate ./outputs/vit ./faces --tune-on ./my-validation --target-fpr 0.01 --save-threshold
 """
 
@@ -75,7 +76,7 @@ def add_arguments(parser: CommandParser) -> None:
         "data", metavar="DATA", nargs="+", help="Labelled sets: folders, save_to_disk folders or Hub ids."
     )
     add_output_dir(parser, what="Report folder (default: ./<model name>-evaluation).", aliases=["--out"])
-    add_overwrite_argument(parser, "an existing non-empty --output-dir folder")
+    add_overwrite_argument(parser, "an existing non-empty --output-dirput-dir folder")
     parser.add_argument("--split", default=None, help="Split to score (default: test, else the only one).")
     group = parser.add_mutually_exclusive_group()
     add_threshold(parser, group)
@@ -149,8 +150,8 @@ def _default_out(args: argparse.Namespace, local_dir: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the flags and --out before anything loads, then write the reports under a temporary name
-    (renamed to --out when complete)."""
+    """Check the flags and --output-dir before anything loads, then write the reports under a temporary name
+    (renamed to --output-dir when complete)."""
     from hf_aidetect.files import atomic_directory
 
     model_folder = local_model_folder(args.model)

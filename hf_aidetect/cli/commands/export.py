@@ -1,7 +1,7 @@
 """Export a trained detector to ONNX, prove it gives the model's answers, optionally quantise it to int8.
 
-MODEL is a local model folder (a training OUTPUT_DIR) or a Hub model id. The export folder (--out, default
-MODEL/onnx, which `hf-aidetect push` uploads and the model card lists) holds:
+MODEL is a local model folder (a training OUTPUT_DIR) or a Hub model id. The export folder (--output-dir,
+default MODEL/onnx, which `hf-aidetect push` uploads and the model card lists) holds:
 
   model.onnx            input pixel_values float32 [batch, 3, S, S] (normalised; dynamic batch),
                         output logits [batch, num_labels]; opset --opset (default 18)
@@ -34,16 +34,18 @@ import sys
 from pathlib import Path
 
 from hf_aidetect.cli.outputs import add_overwrite_argument
+from hf_aidetect.cli.parser import CommandParser, add_batch_size, add_output_dir
+from hf_aidetect.files.layout import EXPORT_REPORT
 
 NAME = "export"
 HELP = "Export a detector to ONNX with a PyTorch parity proof (optionally int8-quantised)."
 ORDER = 60
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: CommandParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="Local model folder or Hub model id.")
     parser.add_argument("--format", choices=("onnx",), default="onnx", help="Export format (onnx).")
-    parser.add_argument("--out", type=Path, default=None, help="Export folder (default: MODEL/onnx).")
+    add_output_dir(parser, what="Export folder (default: MODEL/onnx).", aliases=["--out"])
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset (default 18).")
     parser.add_argument(
         "--quantize", choices=("int8",), default=None, help="Also write an int8 dynamically quantised graph."
@@ -61,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2000,
         help="Images of --check-data the int8 check scores (default 2000, seeded sample).",
     )
-    parser.add_argument("--batch-size", type=int, default=32, help="Images per batch for the checks.")
+    add_batch_size(parser)
     add_overwrite_argument(parser, "an existing export folder")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit) of MODEL.")
     parser.add_argument("--trust-remote-code", action="store_true", help="Run model code shipped with MODEL.")
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--check-max-images and --batch-size must be >= 1")
     out, report = export_onnx(
         args.model,
-        args.out,
+        Path(args.output_dir) if args.output_dir else None,
         opset=args.opset,
         quantize=args.quantize,
         check_data=args.check_data,
@@ -105,6 +107,6 @@ def run(args: argparse.Namespace) -> int:
             f"{check['data']}; labels agree on {100 * check['label_agreement']:.2f}%, max |dP(fake)| = "
             f"{check['max_abs_diff']:.3g}"
         )
-    lines.append(f"Report: {out / 'export_report.json'}")
+    lines.append(f"Report: {out / EXPORT_REPORT}")
     sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING
 from hf_aidetect.cli.outputs import add_overwrite_argument, local_model_folder
 from hf_aidetect.cli.parser import add_batch_size, add_device, add_num_workers, add_threshold
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files.layout import ONNX_MODEL, ONNX_QUANTIZED
 
 if TYPE_CHECKING:
     from hf_aidetect.deploy.onnx_detector import OnnxDetector
@@ -80,8 +81,8 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--onnx-file",
-        default="model.onnx",
-        help="With --backend onnx: the graph to run (default model.onnx; model_quantized.onnx for int8).",
+        default=ONNX_MODEL,
+        help=f"With --backend onnx: the graph to run (default {ONNX_MODEL}; {ONNX_QUANTIZED} for int8).",
     )
 
 
