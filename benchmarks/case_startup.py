@@ -102,7 +102,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
             f"import hf_aidetect.cli + build the parser: {seconds * 1000:.0f} ms cumulative (-X importtime)",
             "heavy libraries imported by it: " + (", ".join(heavy) if heavy else "none"),
             "slowest modules (self time): " + "; ".join(slowest),
-            f"command: {' '.join(cli)}",
+            f"command: {' '.join(Path(part).name for part in cli)} (the console script of this environment)",
         ],
     }
 
