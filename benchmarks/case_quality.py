@@ -34,9 +34,10 @@ from benchmarks.quality.specs import CROSS_DATASET, DEFAULT_SUITE, SUITE, Datase
 from benchmarks.quality.tables import render_result
 from benchmarks.quality.views import families_in, flat_view, leave_family_out
 from benchmarks.quality.writer import build_dataset
+from hf_aidetect.recipes import recipe_path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_RECIPES = {"cnn": REPO / "recipes" / "demo_cnn.yaml", "vit": REPO / "recipes" / "demo_vit.yaml"}
+DEFAULT_RECIPES = {"cnn": recipe_path("demo_cnn"), "vit": recipe_path("demo_vit")}  # the shipped ones
 QUICK_ARGS = ["--num_train_epochs", "1"]
 Record = dict[str, Any]
 

@@ -18,6 +18,7 @@ from benchmarks.quality.options import add_quality_arguments, forwarded
 from benchmarks.quality.tables import render_result
 from benchmarks.quality.targets import cross_targets, dataset_targets
 from benchmarks.report import render
+from hf_aidetect.recipes import recipe_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -59,7 +60,7 @@ def test_runner_forwards_case_f_options():
 
 
 def test_recipe_hyperparameters_are_read_at_run_time(tmp_path: Path):
-    values = yaml.safe_load((REPO / "recipes" / "demo_cnn.yaml").read_text())
+    values = yaml.safe_load((recipe_path("demo_cnn")).read_text())
     values.update(learning_rate=0.0123, num_train_epochs=7, weight_decay=0.321, seed=5)
     path = tmp_path / "candidate.yaml"
     path.write_text(yaml.safe_dump(values))
@@ -82,7 +83,7 @@ def test_recipe_hyperparameters_are_read_at_run_time(tmp_path: Path):
 
 
 def test_failed_and_timed_out_runs_become_failed_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    recipe = case_quality.Recipe("cnn", REPO / "recipes" / "demo_cnn.yaml", [])
+    recipe = case_quality.Recipe("cnn", recipe_path("demo_cnn"), [])
     monkeypatch.setattr(recipe, "ours_command", lambda *_: [sys.executable, "-c", "print('boom'); exit(3)"])
     failed = case_quality.run_ours(recipe, tmp_path, tmp_path / "run", timeout=60)
     assert failed["status"] == "failed" and "exit 3: boom" in failed["error"]
