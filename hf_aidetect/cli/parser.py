@@ -4,7 +4,8 @@
 snake_case names, which answer to the kebab spelling too), and the same things have the same names
 everywhere: ``--output-dir`` (a folder written), ``--output`` (a file written), ``--batch-size``,
 ``--num-workers``, ``--device``, ``--threshold``. A few older names stay as hidden aliases (``--out``,
-``--output-root``). Abbreviations are off: a misspelt flag is an error, never a silent prefix match.
+``--output-root``). Abbreviations are off: a misspelt flag is an error, never a silent prefix match;
+and a value flag given twice (in any spelling) is an error, never "the last one wins".
 """
 
 from __future__ import annotations
@@ -61,7 +62,26 @@ class CommandParser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         args = list(sys.argv[1:] if args is None else args)
+        self._refuse_repeats(args)
         return super().parse_known_args(self.normalize(args), namespace)
+
+    def _refuse_repeats(self, args: Sequence[str]) -> None:
+        """A value flag given twice (``--output-dir A --output_dir B``) is an error, not "the last wins":
+        with both spellings accepted, and recipe flags passed through, a repeat is almost always a slip."""
+        seen: dict[str, str] = {}
+        for token in args:
+            if token == "--":
+                break
+            name = token.partition("=")[0]
+            if not name.startswith("--"):
+                continue
+            action = self._option_string_actions.get(self.canonical(name))
+            if action is None or not isinstance(action, argparse._StoreAction):
+                continue
+            key = action.dest
+            if key in seen:
+                self.error(f"{name} given twice (also as {seen[key]}): give it once")
+            seen[key] = name
 
 
 def add_verbosity(parser: argparse.ArgumentParser, *, inherited: bool = False) -> None:

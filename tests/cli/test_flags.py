@@ -76,6 +76,13 @@ def test_no_prefix_matching(capsys) -> None:
     assert "unrecognized arguments: --batch" in capsys.readouterr().err
 
 
+def test_a_flag_given_twice_is_an_error(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["evaluate", "m", "d", "--out", "a", "--output_dir", "b"])
+    assert exit_info.value.code == 2
+    assert "--output_dir given twice (also as --out): give it once" in capsys.readouterr().err
+
+
 def test_train_takes_the_other_commands_names(tmp_path: Path) -> None:
     argv = ["--model_type", "seed_cnn", "--output-dir", str(tmp_path), "--batch-size", "8"]
     argv += ["--eval-batch-size", "4", "--num-workers", "0", "--device", "cpu", "--learning-rate=0.1"]
