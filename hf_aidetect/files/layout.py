@@ -52,6 +52,13 @@ GALLERY = "gallery.png"
 SUMMARY_MARKDOWN = "summary.md"
 SUMMARY_JSON = "summary.json"
 
+# -- a LoRA run's adapter form (--lora_save adapter) and a streaming run's per-rank checkpoint state -------
+ADAPTER_DIR = "adapter"
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CONFIG = "adapter_config.json"
+STREAM_STATE = "stream_state-rank-{rank}.json"  # in checkpoint-N/, one per process
+SAMPLE_LOG_DIR = "sample_ids"
+
 # -- the ONNX export (OUTPUT_DIR/onnx, or `hf-aidetect export --output-dir`): beside config + preprocessor
 ONNX_DIR = "onnx"  # where a model folder / Hub repo keeps its export (the Hub's convention)
 ONNX_MODEL = "model.onnx"

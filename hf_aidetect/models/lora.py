@@ -29,13 +29,11 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from hf_aidetect.errors import ConfigError
+from hf_aidetect.files.layout import ADAPTER_CONFIG, ADAPTER_DIR, ADAPTER_WEIGHTS, CONFIG
 from hf_aidetect.models.tuning_arguments import TuningArguments
 
 logger = logging.getLogger(__name__)
 
-ADAPTER_DIR = "adapter"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-ADAPTER_CONFIG = "adapter_config.json"
 PEFT_PREFIX = "base_model.model."
 # Default adapter targets: a ViT's attention projections (transformers 5 names them the same way in every
 # family), ConvNeXt V2's pointwise (MLP) convolutions, which are nn.Linear layers.
@@ -247,7 +245,7 @@ def is_adapter_folder(model_dir: str | os.PathLike) -> bool:
     """An adapter-form save: ``config.json`` names an adapter and ``adapter/`` holds its weights."""
     model_dir = Path(model_dir)
     try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+        config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     adapter = config.get("adapter") or {}
@@ -258,7 +256,7 @@ def adapter_base_problem(model_dir: str | os.PathLike) -> str | None:
     """Why an adapter-form save cannot be published as it is (its base is a local folder), or None."""
     if not is_adapter_folder(model_dir):
         return None
-    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((Path(model_dir) / CONFIG).read_text(encoding="utf-8"))
     base = str(config["adapter"].get("base_model") or "")
     if not Path(base).is_absolute():  # a Hub id (local bases are saved as absolute paths)
         return None
@@ -316,7 +314,7 @@ def write_adapter_tensors(model_dir: str | os.PathLike, values: Mapping[str, tor
     from safetensors import safe_open
     from safetensors.torch import save_file
 
-    config = json.loads((Path(model_dir) / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((Path(model_dir) / CONFIG).read_text(encoding="utf-8"))
     path = Path(model_dir) / config["adapter"].get("subfolder", ADAPTER_DIR) / ADAPTER_WEIGHTS
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_aidetect.errors import HubError
+from hf_aidetect.files.layout import CONFIG
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +27,14 @@ def rebased_files(output_dir: Path, base_model: str) -> dict[str, bytes]:
 
     if not is_adapter_folder(output_dir):
         raise HubError(f"--base-model is for LoRA adapter saves; {output_dir} holds the whole model.")
-    config = json.loads((output_dir / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((output_dir / CONFIG).read_text(encoding="utf-8"))
     subfolder = config["adapter"].get("subfolder", ADAPTER_DIR)
     adapter = json.loads((output_dir / subfolder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
     config["adapter"] = {**config["adapter"], "base_model": base_model, "revision": None}
     config["backbone_checkpoint"], config["backbone_revision"] = base_model, None
     adapter.update(base_model_name_or_path=base_model, revision=None)
     return {
-        "config.json": (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"),
+        CONFIG: (json.dumps(config, indent=2, sort_keys=True) + "\n").encode("utf-8"),
         f"{subfolder}/{ADAPTER_CONFIG}": (json.dumps(adapter, indent=2, sort_keys=True) + "\n").encode(
             "utf-8"
         ),
@@ -42,9 +43,9 @@ def rebased_files(output_dir: Path, base_model: str) -> dict[str, bytes]:
 
 def publish_base(api: Any, output_dir: Path, base_model: str, private: bool | None) -> None:
     """Upload the adapter's local base folder to ``base_model``, or check that ``base_model`` exists."""
-    config = json.loads((output_dir / "config.json").read_text(encoding="utf-8"))
+    config = json.loads((output_dir / CONFIG).read_text(encoding="utf-8"))
     local = Path(str(config["adapter"].get("base_model") or ""))
-    if local.is_absolute() and (local / "config.json").is_file():
+    if local.is_absolute() and (local / CONFIG).is_file():
         logger.info("Uploading the adapter's base model %s to %s.", local, base_model)
         api.create_repo(base_model, private=private or None, exist_ok=True)
         api.upload_folder(

@@ -29,11 +29,10 @@ from accelerate.data_loader import prepare_data_loader
 from hf_aidetect.data.streaming import StreamingSplit
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.files import atomic_write_json, atomic_write_text
+from hf_aidetect.files.layout import SAMPLE_LOG_DIR, STREAM_STATE
 
 logger = logging.getLogger(__name__)
 
-STATE_FILE = "stream_state-rank-{rank}.json"
-SAMPLE_LOG_DIR = "sample_ids"
 FORMAT = 1
 
 
@@ -101,7 +100,7 @@ class StreamCheckpoint:
             self._cut_sample_log(step if self.resume_from is not None else 0)
 
     def _read(self, checkpoint: Path) -> dict[str, Any]:
-        path = checkpoint / STATE_FILE.format(rank=self.rank)
+        path = checkpoint / STREAM_STATE.format(rank=self.rank)
         if not path.is_file():
             raise ConfigError(
                 f"{checkpoint} has no {path.name}: it was not written by a streamed run of this world "
@@ -133,7 +132,7 @@ class StreamCheckpoint:
         }
         folder = Path(checkpoint_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(folder / STATE_FILE.format(rank=self.rank), state, indent=None, sort_keys=False)
+        atomic_write_json(folder / STREAM_STATE.format(rank=self.rank), state, indent=None, sort_keys=False)
 
     def close(self) -> None:
         """Let the loader workers go: an endless stream never ends its loader by itself.

@@ -11,8 +11,8 @@ written in parallel, each atomically; run the same command again after a stop an
 missing shards. --push-to-hub uploads the result as a Hub dataset repo.
 
 examples:
-  hf-aidetect pack data/real_vs_fake --out shards/ --shard-size 500MB
-  hf-aidetect pack data/faces --out shards/ --push-to-hub alice/faces-shards --private
+  hf-aidetect pack data/real_vs_fake --output-dir shards/ --shard-size 500MB
+  hf-aidetect pack data/faces --output-dir shards/ --push-to-hub alice/faces-shards --private
   hf-aidetect train --config recipes/cnn_seed.yaml --dataset shards/ --streaming true --max_steps 20000
 """
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from hf_aidetect.cli.parser import CommandParser, add_num_workers, add_output_dir
+
 NAME = "pack"
 HELP = "Write an image-folder dataset as Parquet shards (resumable, parallel) and optionally push them."
 ORDER = 15
@@ -28,14 +30,13 @@ ORDER = 15
 logger = logging.getLogger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: CommandParser) -> None:
     from hf_aidetect.data.pack import PackOptions
 
     defaults = PackOptions()
     parser.add_argument("data", metavar="DATA", help="Dataset folder (split or class folders).")
-    parser.add_argument(
-        "--out", required=True, metavar="SHARDS", help="Output folder (new, empty or a pack)."
-    )
+    add_output_dir(parser, what="Output folder of the shards (new, empty or a pack).", required=True,
+                   aliases=["--out"])  # fmt: skip
     parser.add_argument(
         "--shard-size", default="500MB",
         help="Image bytes per shard, e.g. 500MB, 2GB, 256MiB (default: %(default)s).",
@@ -55,11 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bad-images", choices=["skip", "error"], default=defaults.bad_images,
         help="Leave unreadable images out with a report (skip) or stop (error) (default: %(default)s).",
     )  # fmt: skip
+    add_num_workers(parser)
     parser.add_argument(
-        "--num-workers", type=int, default=None, help="Parallel processes (default: all cores)."
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="Replace a pack of other data or options in --out."
+        "--overwrite", action="store_true", help="Replace a pack of other data or options in --output-dir."
     )
     parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
     parser.add_argument(
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         **sizes,
     )
     result = pack_dataset(
-        args.data, args.out, options, overwrite=args.overwrite, progress=not args.no_progress
+        args.data, args.output_dir, options, overwrite=args.overwrite, progress=not args.no_progress
     )
     logger.info(
         "Pack ready in %s (%d shard(s) written, %d kept, %d unreadable image(s) left out). Train with "

@@ -130,12 +130,14 @@ def _prepare_out(out: Path, fingerprint: str, overwrite: bool) -> None:
     manifest = _read_manifest(out)
     if manifest is None and out.is_dir() and any(out.iterdir()):
         raise DatasetLayoutError(
-            f"{out} is not empty and holds no pack ({PACK_MANIFEST}); give a new or empty --out folder."
+            f"{out} is not empty and holds no pack ({PACK_MANIFEST}); give a new or empty --output-dir "
+            "folder."
         )
     if manifest is not None and manifest.get("plan_fingerprint") != fingerprint:
         if not overwrite:
             raise ConfigError(
-                f"{out} holds a pack of other data or options: --overwrite replaces it; or use another --out."
+                f"{out} holds a pack of other data or options: --overwrite replaces it; or use another "
+                "--output-dir."
             )
         logger.info("Replacing the pack in %s (--overwrite).", out)
         shutil.rmtree(out / "data", ignore_errors=True)

@@ -25,6 +25,8 @@ from transformers.image_utils import (
     OPENAI_CLIP_STD,
 )
 
+from hf_aidetect.files.layout import PREPROCESSOR_CONFIG
+
 TOWER = {"num_hidden_layers": 2, "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 2}
 DINOV2 = {**{k: v for k, v in TOWER.items() if k != "intermediate_size"}, "mlp_ratio": 2}  # MLP width 64
 TEXT = {**TOWER, "vocab_size": 64, "max_position_embeddings": 16, "bos_token_id": 0, "eos_token_id": 1}
@@ -115,7 +117,7 @@ def write_twin(family: str, folder: str | Path, image_size: int = 32, seed: int 
         "rescale_factor": 1 / 255,
         "image_processor_type": "BitImageProcessor",
     }
-    (folder / "preprocessor_config.json").write_text(json.dumps(processor, indent=2) + "\n", encoding="utf-8")
+    (folder / PREPROCESSOR_CONFIG).write_text(json.dumps(processor, indent=2) + "\n", encoding="utf-8")
     return folder
 
 
