@@ -90,3 +90,30 @@ def test_without_hf_aidetect_the_cnn_needs_remote_code(tmp_path: Path) -> None:
     folder = save_tiny_cnn(tmp_path / "cnn")
     result = _python(LOAD_CNN.format(first="pass"), str(folder), cwd=tmp_path)
     assert result.returncode != 0 and "trust_remote_code" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "import hf_aidetect",
+        "import transformers.models.auto.modeling_auto; import hf_aidetect",
+        "from hf_aidetect.models.backbones import BackboneDetectorForImageClassification",
+        "from hf_aidetect.models.backbones import BackboneDetectorConfig",
+    ],
+)
+def test_both_custom_models_join_the_auto_classes_in_any_import_order(first: str) -> None:
+    result = _python(
+        f"""
+        {first}
+        from transformers import AutoConfig, AutoModelForImageClassification
+        from hf_aidetect.models.backbones import BackboneDetectorConfig
+        from hf_aidetect.models.backbones import BackboneDetectorForImageClassification
+        from hf_aidetect.models.seed_cnn import SeedCNNConfig, SeedCNNForImageClassification
+        mapping = AutoModelForImageClassification._model_mapping
+        assert mapping[BackboneDetectorConfig] is BackboneDetectorForImageClassification
+        assert mapping[SeedCNNConfig] is SeedCNNForImageClassification
+        assert type(AutoConfig.for_model("backbone_detector")) is BackboneDetectorConfig
+        print("ok")
+        """
+    )
+    assert result.stdout.strip() == "ok" and "Could not register" not in result.stderr, result.stderr

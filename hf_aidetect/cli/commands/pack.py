@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: CommandParser) -> None:
-    from hf_aidetect.data.pack import PackOptions
+    from hf_aidetect.data.pack.options import PackOptions
 
     defaults = PackOptions()
     parser.add_argument("data", metavar="DATA", help="Dataset folder (split or class folders).")

@@ -9,16 +9,18 @@
 
 from __future__ import annotations
 
-from hf_aidetect.data.pack.plan import PackOptions, PackPlan, ShardPlan, parse_size, plan_pack
-from hf_aidetect.data.pack.writer import PACK_FEATURES, PackResult, pack_dataset
+from hf_aidetect._lazy import lazy_dir, lazy_getattr
 
-__all__ = [
-    "PACK_FEATURES",
-    "PackOptions",
-    "PackPlan",
-    "PackResult",
-    "ShardPlan",
-    "pack_dataset",
-    "parse_size",
-    "plan_pack",
-]
+_LAZY_ATTRIBUTES = {
+    "PACK_FEATURES": "hf_aidetect.data.pack.writer",
+    "PackOptions": "hf_aidetect.data.pack.options",
+    "PackPlan": "hf_aidetect.data.pack.plan",
+    "PackResult": "hf_aidetect.data.pack.writer",
+    "ShardPlan": "hf_aidetect.data.pack.plan",
+    "pack_dataset": "hf_aidetect.data.pack.writer",
+    "parse_size": "hf_aidetect.data.pack.plan",
+    "plan_pack": "hf_aidetect.data.pack.plan",
+}
+__all__ = list(_LAZY_ATTRIBUTES)
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
+__dir__ = lazy_dir(globals(), _LAZY_ATTRIBUTES)

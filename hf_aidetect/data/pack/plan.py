@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict
 
+from hf_aidetect.data.pack.options import PackOptions
 from hf_aidetect.data.report import arrow_column, column_numpy
 from hf_aidetect.errors import ConfigError
 
@@ -44,19 +45,6 @@ def parse_size(text: str | int) -> int:
     if size < 1:
         raise ConfigError(f"--shard-size {text!r}: give a positive size like 500MB.")
     return size
-
-
-@dataclass(frozen=True)
-class PackOptions:
-    """How ``pack`` cuts and validates (the loader's split options for carving missing splits)."""
-
-    shard_size: int = 500 * 10**6
-    seed: int = 42
-    validation_size: float | int = 0.1
-    test_size: float | int = 0.1
-    bad_images: str = "skip"
-    validate: bool = True
-    num_workers: int | None = None
 
 
 @dataclass

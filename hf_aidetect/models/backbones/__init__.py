@@ -8,13 +8,14 @@ ships their code (they load with ``trust_remote_code=True`` where it is not).
 
 from __future__ import annotations
 
-from hf_aidetect._registration import register_auto_classes
-from hf_aidetect.models.backbones.configuration_backbone_detector import BackboneDetectorConfig
-from hf_aidetect.models.backbones.modeling_backbone_detector import (
-    BackboneDetectorForImageClassification,
-    load_backbone,
-)
+from hf_aidetect._lazy import lazy_dir, lazy_getattr
 
-register_auto_classes()  # the one registration (hf_aidetect/_registration.py); idempotent
-
-__all__ = ["BackboneDetectorConfig", "BackboneDetectorForImageClassification", "load_backbone"]
+# Lazy, so the registration can import the configuration module while transformers is still loading.
+_LAZY_ATTRIBUTES = {
+    "BackboneDetectorConfig": "hf_aidetect.models.backbones.configuration_backbone_detector",
+    "BackboneDetectorForImageClassification": "hf_aidetect.models.backbones.modeling_backbone_detector",
+    "load_backbone": "hf_aidetect.models.backbones.modeling_backbone_detector",
+}
+__all__ = list(_LAZY_ATTRIBUTES)
+__getattr__ = lazy_getattr(__name__, _LAZY_ATTRIBUTES)
+__dir__ = lazy_dir(globals(), _LAZY_ATTRIBUTES)
