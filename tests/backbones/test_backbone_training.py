@@ -20,6 +20,7 @@ from transformers import AutoModelForImageClassification, TrainerCallback
 from hf_aidetect.cli import main
 from hf_aidetect.models import ModelArguments, build_model
 from hf_aidetect.models.lora import load_exact_adapter, merge_lora
+from hf_aidetect.recipes import recipe_path
 from hf_aidetect.training.runner import build_trainer, train
 from tests.backbones.conftest import HEAD, NORMS, lora_parameters
 from tests.training.conftest import FAST, REPO, recipe_args
@@ -52,7 +53,7 @@ def _assert_identical(left: dict[str, torch.Tensor], right: dict[str, torch.Tens
 def test_recipe_trains_its_tiny_twin_through_the_cli(recipe, twins, tiny_data: Path, tmp_path: Path) -> None:
     family, mode, expected = RECIPES[recipe]
     out = tmp_path / "out"
-    argv = ["train", "--config", str(REPO / "recipes" / recipe), "--model_name_or_path", str(twins[family])]
+    argv = ["train", "--config", str(recipe_path(recipe)), "--model_name_or_path", str(twins[family])]
     assert main([*argv, "--dataset", str(tiny_data), "--output_dir", str(out), *QUICK]) == 0
     config = json.loads((out / "config.json").read_text())
     tuning = config["tuning"]
