@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.report import markdown_table
+from benchmarks.report import results_table
 
 MODES = ("full", "linear_probe", "layernorm", "lora")
 LABEL = "smoke (random-init twin)"
@@ -112,7 +112,7 @@ def run_suite(
     text = (
         f"# Backbone smoke rows on {names}\n\nEvery row is a **{LABEL}**: the backbones have random "
         "weights, so the figures only show that each family and tuning mode runs the suite end to end.\n\n"
-        + markdown_table(COLUMNS, rows)
+        + results_table(COLUMNS, rows)
         + "\n"
     )
     (out / "backbone_smoke.md").write_text(text)

@@ -29,7 +29,14 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from hf_aidetect.errors import ConfigError
-from hf_aidetect.files.layout import ADAPTER_CONFIG, ADAPTER_DIR, ADAPTER_WEIGHTS, CONFIG
+from hf_aidetect.files.layout import (
+    ADAPTER_CONFIG,
+    ADAPTER_DIR,
+    ADAPTER_WEIGHTS,
+    CONFIG,
+    WEIGHTS,
+    WEIGHTS_INDEX,
+)
 from hf_aidetect.models.tuning_arguments import TuningArguments
 
 logger = logging.getLogger(__name__)
@@ -215,7 +222,7 @@ def save_adapter_form(
     """Turn the merged save in ``output_dir`` into the adapter form (see the module docstring)."""
     from safetensors.torch import save_file
 
-    from hf_aidetect.models.operating_point import SAFETENSORS, SAFETENSORS_INDEX, update_config_file
+    from hf_aidetect.models.operating_point import update_config_file
 
     output_dir = Path(output_dir)
     adapter_dir = output_dir / ADAPTER_DIR
@@ -233,7 +240,7 @@ def save_adapter_form(
     adapter = {"subfolder": ADAPTER_DIR, "base_model": base, "revision": peft_config.revision}
     model.config.adapter = adapter
     update_config_file(output_dir, {"adapter": adapter})
-    for name in (SAFETENSORS, SAFETENSORS_INDEX):  # last: an interrupted save still loads (adapter wins)
+    for name in (WEIGHTS, WEIGHTS_INDEX):  # last: an interrupted save still loads (adapter wins)
         (output_dir / name).unlink(missing_ok=True)
     for shard in output_dir.glob("model-*-of-*.safetensors"):
         shard.unlink()
