@@ -16,7 +16,7 @@ from typing import Any
 from hf_aidetect.data.streaming.sources import PACK_MANIFEST
 from hf_aidetect.errors import DatasetLayoutError, HubError
 from hf_aidetect.publishing.hub_errors import hub_error
-from hf_aidetect.publishing.push import PushResult, resolve_token, xet_disabled
+from hf_aidetect.publishing.push import PushResult, commit_with_lfs_fallback, resolve_token
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,7 @@ def push_pack(
                 revision=branch,
             )
 
-        try:
-            info = commit()
-        except Exception as error:
-            if "xet" not in str(error).lower():
-                raise
-            logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
-            with xet_disabled():
-                info = commit()
+        info = commit_with_lfs_fallback(commit, api.endpoint, target)
     except HubError:
         raise
     except Exception as error:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -246,6 +246,25 @@ def _default_message(output_dir: Path) -> str:
     return f"Upload {output_dir.resolve().name} with hf_aidetect{suffix}"
 
 
+def commit_with_lfs_fallback(commit: Callable[[], Any], endpoint: str, repo_id: str) -> Any:
+    """``commit()``; once more through git-LFS when the server refuses Xet uploads.
+
+    Hub-compatible servers without Xet storage still speak git-LFS. A failure of the retry becomes a
+    :class:`HubError` whose advice is not "disable Xet" (that was just tried).
+    """
+    try:
+        return commit()
+    except Exception as error:
+        if "xet" not in str(error).lower():
+            raise
+        logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", endpoint, error)
+        try:
+            with xet_disabled():
+                return commit()
+        except Exception as retry_error:
+            raise hub_error(retry_error, endpoint, repo_id, xet_disabled=True) from retry_error
+
+
 def push_to_hub(
     output_dir: str | Path,
     repo_id: str | None = None,
@@ -326,18 +345,7 @@ def _upload(
             revision=branch,
         )
 
-    try:
-        info = commit()
-    except Exception as error:
-        if "xet" not in str(error).lower():
-            raise
-        # Hub-compatible servers without Xet storage still speak git-LFS: retry through it once.
-        logger.warning("%s does not accept Xet uploads (%s); retrying with git-LFS.", api.endpoint, error)
-        try:
-            with xet_disabled():
-                info = commit()
-        except Exception as retry_error:  # the advice must not be "disable Xet": that was just tried
-            raise hub_error(retry_error, api.endpoint, repo_id, xet_disabled=True) from retry_error
+    info = commit_with_lfs_fallback(commit, api.endpoint, repo_id)
     uploaded = sorted({*files, *([MODEL_CARD] if card is not None else [])})
     logger.info("Pushed to %s (commit %s).", repo_url, info.oid)
     return PushResult(
