@@ -5,7 +5,8 @@ Rows:
 * **throughput** -- images/s through the training loader, at 0 / 2 / N workers and two sizes (72 px JPEGs
   -> 64 px inputs, 256 px -> 224 px): map-style = ``load_dataset(SHARDS)`` (Arrow, memory-mapped) ->
   ``PreprocessedSplit`` + ``KeyedSampler``; streaming = ``open_stream_source(SHARDS)`` -> ``StreamingSplit``
-  (block shuffle 1000) -> torchdata's ``StatefulDataLoader`` (what ``--streaming`` trains with). Both run
+  (block shuffle 1000) -> torchdata's ``StatefulDataLoader`` (what ``--streaming`` trains with: worker
+  positions sent every ``snapshot_interval`` batches, no sample ids without ``--log_sample_ids``). Both run
   the same train transform (native crops, flips); timed from the first batch, best of the repeats.
 * **memory and first batch** -- a fresh process per mode and size streams (or loads and iterates) 20k
   and 200k small images (32 px) once; its peak RSS and the time from opening the data to the first batch.
@@ -28,9 +29,13 @@ from typing import Any
 from benchmarks.common import case_main, hwm_rss_mb, jpeg_variants, ratio, target, usable_cores
 
 BATCH = 32
-SIZES = ((72, 64), (256, 224))  # (JPEG side, model input side)
+# (JPEG side, model input side, images per timed run): runs of several seconds, long enough that a
+# worker's reads of its next shuffle block and shard average out (4,000 images at 64 px took 0.6 s, and
+# one such read in it moved the ratio by 10 %).
+SIZES = ((72, 64, 24000), (256, 224, 8000))
 SHUFFLE_BUFFER = 1000
 SHARD_ROWS = 2500
+CHECKPOINT_BATCHES = 500  # a checkpoint every 500 steps: what the worker snapshot interval is chosen from
 
 
 def write_shards(
@@ -77,6 +82,7 @@ def stream_loader(shards: Path, size: int, workers: int) -> Any:
     from torchdata.stateful_dataloader import StatefulDataLoader
 
     from hf_aidetect.data.streaming import StreamingSplit, normalise_stream, open_stream_source
+    from hf_aidetect.training.stream_state import snapshot_interval
 
     source = open_stream_source(shards)
     rows = normalise_stream(source.stream("train"), origin=source.where("train"))
@@ -88,9 +94,10 @@ def stream_loader(shards: Path, size: int, workers: int) -> Any:
         return StatefulDataLoader(
             split,
             BATCH,
-            collate_fn=split.collator,
+            collate_fn=split.collator(sample_ids=False),
             num_workers=workers,
             prefetch_factor=2 if workers else None,
+            snapshot_every_n_steps=snapshot_interval(CHECKPOINT_BATCHES),
         )
 
 
@@ -182,9 +189,10 @@ def _measure(mode: str, shards: Path, size: int, workers: int, limit: int) -> di
 
 
 def _throughput(work: Path, quick: bool, cores: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    n_images, repeats = (640, 1) if quick else (4000, 3)
+    repeats = 1 if quick else 5
     rows, targets = [], []
-    for side, size in SIZES:  # 4 equal shards: 2 loader workers get 2 each
+    for side, size, n_images in SIZES:  # 4 equal shards: 2 loader workers get 2 each
+        n_images = 640 if quick else n_images
         shards = write_shards(work / f"shards_{side}px_{n_images}", n_images, side, shard_rows=n_images // 4)
         for workers in sorted({0, 2, cores}):
             best: dict[tuple[str, str], float] = {}
@@ -241,7 +249,10 @@ def _memory(work: Path, quick: bool) -> tuple[list[dict[str, Any]], list[dict[st
 
 
 def run(quick: bool, work: Path) -> dict[str, Any]:
+    from hf_aidetect.training.stream_state import snapshot_interval
+
     cores = usable_cores()
+    interval = snapshot_interval(CHECKPOINT_BATCHES)
     speed_rows, speed_targets = _throughput(work, quick, cores)
     memory_rows, memory_targets = _memory(work, quick)
     return {
@@ -266,9 +277,12 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
         "targets": speed_targets + memory_targets,
         "notes": [
             f"Local Parquet shards (throughput: 4 equal shards; memory: {SHARD_ROWS} rows each; row groups "
-            f"of 1000), best of 3 interleaved runs (1 with --quick), batch {BATCH}, torch threads 1 "
+            f"of 1000), best of 5 interleaved runs (1 with --quick), batch {BATCH}, torch threads 1 "
             f"per process, {cores} cores; the train transform (native crops, flips); streaming with a "
-            f"{SHUFFLE_BUFFER}-row shuffle block. Each measurement is a fresh process.",
+            f"{SHUFFLE_BUFFER}-row shuffle block, worker positions sent every "
+            f"{interval} batches (a checkpoint every {CHECKPOINT_BATCHES} steps; torchdata's "
+            "default of every batch cost 8-10 % of the images/s at 64 px on 2 workers), no sample ids. Each "
+            "measurement is a fresh process.",
             "first_batch_s: from opening the data (after imports) to the first batch in hand. Map-style "
             "includes load_dataset's one-time conversion of the shards to Arrow; streaming reads nothing "
             "ahead.",

@@ -179,13 +179,16 @@ def test_the_collator_uses_the_map_style_transform_with_stream_keys() -> None:
     transforms = create_transforms(InputSpec(size=24), augment=AugmentConfig(jpeg_prob=0.5), seed=3)
     split = _split(n=8, shards=1, buffer=0).with_transform(transforms.train)
     rows = [row for row, _ in zip(split, range(8))]
-    batch = split.collator(rows)
+    batch = split.collator()(rows)
     keys = (np.array([r["epoch"] for r in rows]), np.array([r["sample_id"] for r in rows]))
     direct = transforms.train(
         {"image": [r["image"] for r in rows], "label": [r["label"] for r in rows]}, keys
     )
     assert torch.equal(batch["pixel_values"], direct["pixel_values"])
     assert batch["sample_ids"].tolist() == keys[1].tolist() and batch["labels"].tolist() == [0, 1] * 4
+    without_ids = split.collator(sample_ids=False)(rows)  # what a run without --log_sample_ids loads
+    assert "sample_ids" not in without_ids
+    assert torch.equal(without_ids["pixel_values"], direct["pixel_values"])
 
 
 def test_the_collator_drops_undecodable_images(caplog) -> None:
@@ -194,6 +197,31 @@ def test_the_collator_drops_undecodable_images(caplog) -> None:
     rows = [row for row, _ in zip(split, range(4))]
     rows[1] = {**rows[1], "image": {"bytes": b"not an image", "path": None}}
     with caplog.at_level(logging.WARNING):
-        batch = split.collator(rows)
+        batch = split.collator()(rows)
     assert batch["sample_ids"].tolist() == [rows[0]["sample_id"], rows[2]["sample_id"], rows[3]["sample_id"]]
     assert f"Dropped stream sample {rows[1]['sample_id']}" in caplog.text
+
+
+def test_worker_loaders_resume_exactly_between_two_snapshots() -> None:
+    # Workers send their positions every `snapshot_every_n_steps` batches (training.stream_state): a state
+    # taken between two snapshots replays the batches since the last one and continues the same stream.
+    from torchdata.stateful_dataloader import StatefulDataLoader
+
+    def loader() -> StatefulDataLoader:
+        return StatefulDataLoader(
+            _split(), batch_size=4, num_workers=2, collate_fn=_keep_rows, snapshot_every_n_steps=4
+        )
+
+    def ids(batch: list[dict]) -> list[tuple[int, int]]:
+        return [(row["epoch"], row["sample_id"]) for row in batch]
+
+    expected = [ids(batch) for batch, _ in zip(loader(), range(16))]  # 64 rows: into the second pass
+    interrupted = loader()
+    batches = iter(interrupted)
+    for _ in range(6):  # 6 = a snapshot at 4 + 2 batches
+        next(batches)
+    state = interrupted.state_dict()
+    del batches
+    resumed = loader()
+    resumed.load_state_dict(state)
+    assert [ids(batch) for batch, _ in zip(resumed, range(10))] == expected[6:]

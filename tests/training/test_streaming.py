@@ -117,6 +117,26 @@ def test_mid_stream_resume_sees_the_same_samples(packed_data: Path, tmp_path: Pa
     assert all(torch.equal(full[name], resumed[name]) for name in full)
 
 
+def test_stream_workers_send_their_positions_on_the_checkpoint_grid(packed_data: Path, tmp_path) -> None:
+    from hf_aidetect.training.stream_state import SNAPSHOT_CAP, checkpoint_batches, snapshot_interval
+
+    assert (snapshot_interval(10), snapshot_interval(1000), snapshot_interval(257)) == (10, 250, 1)
+    assert snapshot_interval(None) == SNAPSHOT_CAP
+    plain = {k: v for k, v in STREAM.items() if k not in ("log_sample_ids", "save_steps")}
+    args = recipe_args(
+        packed_data, tmp_path / "o", TINY_CNN, **plain, max_steps=40, save_steps=0.1,
+        gradient_accumulation_steps=2, dataloader_num_workers=2,
+    )  # fmt: skip
+    trainer = build_trainer(*args).trainer
+    assert checkpoint_batches(trainer.args) == 8  # 10 % of 40 steps x 2 batches per step
+    loader = trainer.get_train_dataloader()
+    try:
+        assert loader.base_dataloader.snapshot_every_n_steps == 8
+        assert "sample_ids" not in next(iter(loader))  # only --log_sample_ids ships them from the workers
+    finally:
+        trainer.stream.close()
+
+
 def test_resume_with_other_workers_is_refused(packed_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     train(*recipe_args(packed_data, out, TINY_CNN, **STREAM, max_steps=5, dataloader_num_workers=0))
