@@ -1,4 +1,4 @@
-"""The batched stage: flips, Gaussian blur and normalisation of a uint8 batch, on any device.
+"""The batched stage: flips, 90° rotations, Gaussian blur and normalisation of a uint8 batch, on any device.
 
 :class:`BatchAugment` is the pipeline's only batched augmentation. It runs at the end of the loader's
 transform (``pipeline.device_preprocessing`` off) or on the training device after the host-to-device
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from hf_aidetect.data.loader import torch_threads
 from hf_aidetect.data.preprocessing.config import AugmentConfig, InputSpec
-from hf_aidetect.data.preprocessing.draws import BLUR, BLUR_SIGMA, FLIP
+from hf_aidetect.data.preprocessing.draws import BLUR, BLUR_SIGMA, FLIP, ROT90
 
 
 def normalize(
@@ -99,6 +99,8 @@ class BatchAugment:
             if len(flip):
                 pixels = pixels.clone()
                 pixels[flip] = pixels[flip].flip(-1)
+        if augment is not None and augment.rot90_prob > 0:
+            pixels = _rotate(pixels, draws[:, ROT90], augment.rot90_prob)
         out = normalize(pixels, self.spec.mean, self.spec.std, self.channels_last)
         if augment is not None and augment.blur_prob > 0:
             chosen = torch.nonzero(draws[:, BLUR] < augment.blur_prob).flatten().to(out.device)
@@ -107,3 +109,18 @@ class BatchAugment:
                 sigmas = low + (high - low) * draws[:, BLUR_SIGMA].to(out.device, torch.float32)[chosen]
                 out = out.index_copy(0, chosen, gaussian_blur(out.index_select(0, chosen), sigmas, high))
         return out
+
+
+def _rotate(pixels: torch.Tensor, draws: torch.Tensor, probability: float) -> torch.Tensor:
+    """Rotate the images whose draw is below ``probability`` by 90, 180 or 270 degrees (square inputs)."""
+    # One uniform decides both: below `probability` it is rescaled to pick k = 1, 2 or 3 evenly.
+    turns = torch.where(draws < probability, 1 + (draws / probability * 3).floor().clamp_max(2), 0)
+    turns = turns.to(torch.int64)
+    if not bool(turns.any()):
+        return pixels
+    pixels = pixels.clone()
+    for k in (1, 2, 3):
+        chosen = torch.nonzero(turns == k).flatten().to(pixels.device)
+        if len(chosen):
+            pixels[chosen] = torch.rot90(pixels[chosen], k, dims=(-2, -1))
+    return pixels

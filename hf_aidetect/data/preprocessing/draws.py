@@ -1,6 +1,6 @@
 """Keyed augmentation randomness: every random number is a pure function of (seed, epoch, sample index).
 
-A training sample's crop, flip, JPEG quality and blur come from :func:`sample_draws`, a counter-based
+A training sample's crop, flip, rotation, JPEG quality and blur come from :func:`sample_draws`, a counter-based
 hash (SplitMix64) of its key, not from a generator's running state. So a run repeats whatever the number
 of loader workers, and a run resumed mid-epoch from a checkpoint sees exactly the draws an uninterrupted
 run would have seen (the sampler replays the same keys: :class:`hf_aidetect.data.loader.KeyedSampler`).
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CROP_X, CROP_Y, FLIP, JPEG, JPEG_QUALITY, BLUR, BLUR_SIGMA = range(7)
+CROP_X, CROP_Y, FLIP, JPEG, JPEG_QUALITY, BLUR, BLUR_SIGMA, ROT90 = range(8)
 RESIZED_CROP = 8  # 10 tries x (area, log aspect, x, y) for the resize geometry's random resized crop
 RESIZED_CROP_TRIES = 10
 DRAW_COUNT = RESIZED_CROP + 4 * RESIZED_CROP_TRIES

@@ -12,6 +12,7 @@ from hf_aidetect.errors import ConfigError
     "kwargs",
     [
         {"hflip_prob": 1.5},
+        {"rot90_prob": -0.5},
         {"jpeg_prob": -0.1},
         {"jpeg_quality": [0, 90]},
         {"jpeg_quality": [90, 60]},

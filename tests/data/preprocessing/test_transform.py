@@ -20,7 +20,7 @@ from hf_aidetect.data.preprocessing import (
     normalize,
     with_transform,
 )
-from hf_aidetect.data.preprocessing.draws import DRAW_COUNT, sample_draws
+from hf_aidetect.data.preprocessing.draws import DRAW_COUNT, ROT90, sample_draws
 from hf_aidetect.errors import BadImageError, ConfigError
 from tests.data.preprocessing.conftest import SIZE, batch_of
 from tests.utils import write_zero_byte
@@ -93,8 +93,27 @@ def test_flip_probability(images):
     assert torch.equal(never.flip(-1), always)
 
 
+def test_rotations_turn_the_grid_without_resampling_and_cover_the_three_turns(images):
+    still = _train(AugmentConfig(hflip_prob=0.5))(batch_of(images), KEYS)["pixel_values"]
+    turned = _train(AugmentConfig(hflip_prob=0.5, rot90_prob=1.0))(batch_of(images), KEYS)["pixel_values"]
+    turns = []
+    for before, after in zip(still, turned):
+        matches = [k for k in (1, 2, 3) if torch.equal(torch.rot90(before, k, dims=(-2, -1)), after)]
+        assert len(matches) == 1  # the same window and flip, turned: every pixel value kept
+        turns.append(matches[0])
+    draws = sample_draws(3, KEYS[0], KEYS[1])[:, ROT90]
+    assert turns == [1 + int(d * 3) for d in draws]  # one keyed draw picks the turn
+    many = BatchAugment(SPEC, AugmentConfig(hflip_prob=0.0, rot90_prob=0.75))
+    pixels = torch.arange(4, dtype=torch.uint8).view(1, 1, 2, 2).expand(4000, 3, 2, 2).contiguous()
+    out = many(pixels, torch.from_numpy(sample_draws(0, np.zeros(4000), np.arange(4000))))
+    counts = torch.unique(out[:, 0].flatten(1), dim=0, return_counts=True)[1]
+    assert len(counts) == 4 and counts.min() > 900  # the 4 turns (0 included) equally often
+    assert torch.equal(_train(AugmentConfig(rot90_prob=0.0))(batch_of(images), KEYS)["pixel_values"],
+                       _train(AugmentConfig())(batch_of(images), KEYS)["pixel_values"])  # fmt: skip
+
+
 def test_device_placement_gives_the_loader_placement_pixels(images):
-    augment = AugmentConfig(jpeg_prob=0.5, blur_prob=0.5, hflip_prob=0.5)
+    augment = AugmentConfig(jpeg_prob=0.5, blur_prob=0.5, hflip_prob=0.5, rot90_prob=0.75)
     loader = create_transforms(SPEC, augment=augment, seed=1)
     device = create_transforms(SPEC, augment=augment, seed=1, device_preprocessing=True)
     shipped = device.train(batch_of(images), KEYS)
