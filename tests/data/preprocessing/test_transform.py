@@ -20,6 +20,7 @@ from hf_aidetect.data.preprocessing import (
     normalize,
     with_transform,
 )
+from hf_aidetect.data.preprocessing.batch import _rotate
 from hf_aidetect.data.preprocessing.draws import DRAW_COUNT, ROT90, sample_draws
 from hf_aidetect.errors import BadImageError, ConfigError
 from tests.data.preprocessing.conftest import SIZE, batch_of
@@ -108,6 +109,10 @@ def test_rotations_turn_the_grid_without_resampling_and_cover_the_three_turns(im
     out = many(pixels, torch.from_numpy(sample_draws(0, np.zeros(4000), np.arange(4000))))
     counts = torch.unique(out[:, 0].flatten(1), dim=0, return_counts=True)[1]
     assert len(counts) == 4 and counts.min() > 900  # the 4 turns (0 included) equally often
+    draws = torch.from_numpy(sample_draws(1, np.zeros(64), np.arange(64)))[:, ROT90]
+    batch = torch.randint(0, 255, (64, 5, 5, 3), dtype=torch.uint8).permute(0, 3, 1, 2)
+    by_image, batched = (_rotate(batch, draws, 0.75, per_image=flag) for flag in (True, False))
+    assert torch.equal(by_image, batched)  # the CPU loop and the device's batched turns agree
     assert torch.equal(_train(AugmentConfig(rot90_prob=0.0))(batch_of(images), KEYS)["pixel_values"],
                        _train(AugmentConfig())(batch_of(images), KEYS)["pixel_values"])  # fmt: skip
 
