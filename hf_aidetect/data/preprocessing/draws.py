@@ -1,8 +1,8 @@
 """Keyed augmentation randomness: every random number is a pure function of (seed, epoch, sample index).
 
-A training sample's crop, flip, rotation, JPEG quality and blur come from :func:`sample_draws`, a counter-
-based hash (SplitMix64) of its key, not from a generator's running state. So a run repeats whatever the
-number of loader workers, and a run resumed mid-epoch from a checkpoint sees exactly the draws an
+A training sample's crop, flip, rotation, JPEG quality and blur come from :func:`sample_draws`, a
+counter-based hash (SplitMix64) of its key, not from a generator's running state. So a run repeats whatever
+the number of loader workers, and a run resumed mid-epoch from a checkpoint sees exactly the draws an
 uninterrupted run would have seen (the sampler replays the same keys:
 :class:`hf_aidetect.data.loader.KeyedSampler`).
 
