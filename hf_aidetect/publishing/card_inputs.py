@@ -84,6 +84,7 @@ class CardInputs:
     fake_threshold: float | None = None
     operating_point: dict[str, Any] = field(default_factory=dict)
     image_size: int | None = None
+    native_crop: bool = False  # the saved processor centre-crops at native resolution (never resamples)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     epoch_rows: list[dict[str, Any]] = field(default_factory=list)
     best: dict[str, Any] = field(default_factory=dict)
@@ -343,6 +344,7 @@ def collect_card_inputs(
         fake_threshold=_number(config.get("fake_threshold")),
         operating_point=dict(config.get("operating_point") or {}),
         image_size=_image_size(config, output_dir),
+        native_crop=_native_crop(output_dir),
         hyperparameters=safe_hyperparameters(hyperparameters),
         epoch_rows=read_epoch_rows(output_dir, state),
         best=_best_summary(state, best_entry),
@@ -405,6 +407,12 @@ def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
         "epoch": entry.get("epoch"),
         "metric": _number(state.get("best_metric")),
     }
+
+
+def _native_crop(output_dir: Path) -> bool:
+    """Whether the saved image processor takes a centre window without resizing (the ``crop`` geometry)."""
+    processor = read_json(output_dir / PREPROCESSOR_CONFIG) or {}
+    return processor.get("do_resize") is False and bool(processor.get("do_center_crop"))
 
 
 def _image_size(config: dict[str, Any], output_dir: Path) -> int | None:

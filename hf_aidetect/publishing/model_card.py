@@ -264,6 +264,7 @@ def render_model_card(inputs: CardInputs) -> ModelCard:
         train_sources=", ".join(f"`{name}` ({n})" for name, n in inputs.train_sources.items()),
         imbalance_ratio=fmt(inputs.imbalance_ratio) if inputs.imbalance_ratio else None,
         image_size=inputs.image_size,
+        native_crop=inputs.native_crop,
         hyperparameters=[(key, plain(value)) for key, value in inputs.hyperparameters.items()],
         epoch_table=_epoch_table(inputs),
         best_text=_best_text(inputs),

@@ -138,3 +138,18 @@ def test_no_best_claim_without_best_tracking(make_outputs) -> None:
     assert "best" not in card.text.split("## Bias")[0].replace("best_", "")
     validation = card.text.split("validation** split during training (last evaluation", 1)[1]  # labelled
     assert "| Accuracy | 0.7500 |" in validation.split("\n\n", 2)[1]
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["crop", "resize"])
+def test_card_says_what_the_saved_processor_does_to_the_pixels(make_outputs, native: bool) -> None:
+    from transformers import ViTImageProcessorPil
+
+    from hf_aidetect.data.preprocessing import InputSpec
+    from hf_aidetect.data.preprocessing.processor import crop_image_processor
+
+    output_dir = make_outputs("seed_cnn")
+    processor = crop_image_processor(InputSpec(size=64)) if native else ViTImageProcessorPil(size=64)
+    processor.save_pretrained(output_dir)
+    text = ModelCard.load(write_model_card(output_dir, repo_id="testuser/cnn")).text
+    assert ("Images are never resampled" in text) is native
+    assert ("Images are resized to" in text) is not native
