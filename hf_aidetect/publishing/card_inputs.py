@@ -313,6 +313,7 @@ def collect_card_inputs(
     config = config or read_json(output_dir / CONFIG) or {}
     state = state or read_json(output_dir / TRAINER_STATE) or {}
     results = read_json(output_dir / ALL_RESULTS) or {}
+    processor = read_json(output_dir / PREPROCESSOR_CONFIG) or {}
     summary = extra.get("data_summary") or read_json(output_dir / DATA_SUMMARY)
     counts, imbalance, data_root = _data_summary(summary)
 
@@ -343,8 +344,8 @@ def collect_card_inputs(
         id2label=id2label,
         fake_threshold=_number(config.get("fake_threshold")),
         operating_point=dict(config.get("operating_point") or {}),
-        image_size=_image_size(config, output_dir),
-        native_crop=_native_crop(output_dir),
+        image_size=_image_size(config, processor),
+        native_crop=_native_crop(processor),
         hyperparameters=safe_hyperparameters(hyperparameters),
         epoch_rows=read_epoch_rows(output_dir, state),
         best=_best_summary(state, best_entry),
@@ -409,16 +410,14 @@ def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _native_crop(output_dir: Path) -> bool:
+def _native_crop(processor: dict[str, Any]) -> bool:
     """Whether the saved image processor takes a centre window without resizing (the ``crop`` geometry)."""
-    processor = read_json(output_dir / PREPROCESSOR_CONFIG) or {}
     return processor.get("do_resize") is False and bool(processor.get("do_center_crop"))
 
 
-def _image_size(config: dict[str, Any], output_dir: Path) -> int | None:
+def _image_size(config: dict[str, Any], processor: dict[str, Any]) -> int | None:
     size = config.get("image_size")
     if size is None:
-        processor = read_json(output_dir / PREPROCESSOR_CONFIG) or {}
         size = processor.get("size")
         if isinstance(size, dict):
             size = size.get("height") or size.get("shortest_edge")
