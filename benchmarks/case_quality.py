@@ -30,7 +30,16 @@ from typing import Any
 
 from benchmarks.common import case_main
 from benchmarks.quality.options import add_quality_arguments, split_names
-from benchmarks.quality.specs import CROSS_DATASET, DEFAULT_SUITE, SUITE, DatasetSpec, quick_variant, resolve
+from benchmarks.quality.smoothness import smoothness_ap
+from benchmarks.quality.specs import (
+    CHECK_SETS,
+    CROSS_DATASET,
+    DEFAULT_SUITE,
+    SUITE,
+    DatasetSpec,
+    quick_variant,
+    resolve,
+)
 from benchmarks.quality.tables import render_result
 from benchmarks.quality.views import families_in, flat_view, leave_family_out
 from benchmarks.quality.writer import build_dataset
@@ -174,7 +183,7 @@ def suite_plan(
     args: Namespace, quick: bool
 ) -> tuple[list[DatasetSpec], DatasetSpec | None, list[str] | None]:
     """(datasets, cross-generator dataset or None, held-out families or None for all)."""
-    names = split_names(args.datasets) or list(DEFAULT_SUITE)
+    names = split_names(args.datasets) or [*DEFAULT_SUITE, *CHECK_SETS]
     cross_names = [n for n in names if n == CROSS_DATASET]
     specs = resolve([n for n in names if n != CROSS_DATASET])
     cross = None if args.no_cross else SUITE[CROSS_DATASET]
@@ -289,10 +298,12 @@ def run_cross(
     progress.datasets.append(_dataset_row(cross, data, started))
     for family in held_out or families_in(data):
         view = leave_family_out(data, family, work / "views" / f"{cross.name}_without_{family}")
+        reference_ap = smoothness_ap(view)
         for model in split_names(args.cross_models):
             run_dir = work / "runs" / cross.name / f"without_{family}_{model}"
             run_dir.parent.mkdir(parents=True, exist_ok=True)
             record = run_ours(recipes[model], view, run_dir, args.run_timeout)
+            record["smoothness_ap"] = reference_ap
             progress.cross.append({"dataset": cross.name, "held_out": family, **record})
             progress.save()
             print(f"[f] {cross.name} without {family} {model}: AP {record.get('test_average_precision')}",

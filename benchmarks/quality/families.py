@@ -118,6 +118,8 @@ FAMILIES: dict[str, FamilySpec] = {
     "bilinear_conv": FamilySpec(bilinear_conv, width=24, factor=2),
     "pixel_shuffle": FamilySpec(pixel_shuffle, width=24, factor=2),
     "denoiser": FamilySpec(lambda width, _factor: Denoiser(width), width=24, factor=1, noise_sigma=40.0),
+    # 4x up-sampling (two stages): only in a check set (specs.CHECK_SETS), never used to choose a default.
+    "nearest_conv_x4": FamilySpec(nearest_conv, width=24, factor=4),
 }
 
 

@@ -87,14 +87,28 @@ SUITE: dict[str, DatasetSpec] = {
         DatasetSpec("denoise128", 128, ("denoiser",), description="DnCNN-style denoiser (no upsampling)"),
         DatasetSpec("cross128", 128, _CROSS_FAMILIES, test_per_family=100,
                     description="every family as fake/<family>/: the leave-one-family-out rows"),
+        # Check sets: other sizes, a 4x up-sampler and heavier JPEG. No default was chosen on these.
+        DatasetSpec("tconv64", 64, ("transposed_conv",), description="check set: 64 px, smaller than "
+                    "the 128 px input"),
+        DatasetSpec("nearestx4_192", 192, ("nearest_conv_x4",), description="check set: 4x nearest "
+                    "upsampling, 192 px"),
+        DatasetSpec("pixelshuffle128_q50", 128, ("pixel_shuffle",), quality_range=(50, 70),
+                    description="check set: heavier JPEG, q50-70"),
         DatasetSpec("tconv128_png", 128, ("transposed_conv",), image_format="png",
                     description="tconv128 saved losslessly: what JPEG costs (not in the default suite)"),
     )
 }  # fmt: skip
 DEFAULT_SUITE: tuple[str, ...] = ("tconv128", "nearest128", "bilinear256", "pixelshuffle256", "denoise128")
+# Run by default after the suite, but added only once the defaults were fixed: whether they carry over.
+CHECK_SETS: tuple[str, ...] = ("tconv64", "nearestx4_192", "pixelshuffle128_q50")
 CROSS_DATASET = "cross128"
 
 QUICK_SIZES = {"train_per_class": 40, "valid_per_class": 10, "test_per_class": 20, "generator_steps": 40}
+
+
+def role(name: str) -> str:
+    """``suite`` (defaults were chosen on it), ``check`` (added after, never tuned on) or ``extra``."""
+    return "suite" if name in DEFAULT_SUITE else "check" if name in CHECK_SETS else "extra"
 
 
 def quick_variant(spec: DatasetSpec) -> DatasetSpec:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.quality.specs import role
 from benchmarks.quality.targets import cross_targets, dataset_summary, dataset_targets
 
 Record = dict[str, Any]
 
 RUN_COLUMNS = ["recipe", "model", "input px", "test_accuracy", "test_roc_auc", "wall_s", "cpu_s", "train_s",
                "status"]  # fmt: skip
-SUMMARY_COLUMNS = ["dataset", "model", "ours acc", "stock acc", "gap (points)", "ours ROC-AUC",
+SUMMARY_COLUMNS = ["dataset", "role", "model", "ours acc", "stock acc", "gap (points)", "ours ROC-AUC",
                    "stock ROC-AUC", "wall ours / stock"]  # fmt: skip
-CROSS_COLUMNS = ["held-out family", "model", "test_accuracy", "AP", "test_roc_auc", "wall_s", "status"]
+CROSS_COLUMNS = ["held-out family", "model", "test_accuracy", "AP", "smoothness AP", "test_roc_auc", "wall_s",
+                 "status"]  # fmt: skip
 
 
 def _status(record: Record) -> str:
@@ -31,7 +33,8 @@ def run_row(record: Record) -> dict[str, Any]:
 
 def summary_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "dataset": row["dataset"], "model": row["model"], "ours acc": row.get("ours_accuracy"),
+        "dataset": row["dataset"], "role": role(row["dataset"]), "model": row["model"],
+        "ours acc": row.get("ours_accuracy"),
         "stock acc": row.get("stock_accuracy"), "gap (points)": row.get("gap_points"),
         "ours ROC-AUC": row.get("ours_roc_auc"), "stock ROC-AUC": row.get("stock_roc_auc"),
         "wall ours / stock": row.get("wall_ours_over_stock"),
@@ -42,7 +45,8 @@ def cross_rows(records: list[Record]) -> list[dict[str, Any]]:
     """One row per (held-out family, model), then a mean row per model over its ok runs."""
     rows = [
         {"held-out family": r["held_out"], "model": r["model"], "test_accuracy": r.get("test_accuracy"),
-         "AP": r.get("test_average_precision"), "test_roc_auc": r.get("test_roc_auc"),
+         "AP": r.get("test_average_precision"), "smoothness AP": r.get("smoothness_ap"),
+         "test_roc_auc": r.get("test_roc_auc"),
          "wall_s": r.get("wall_s"), "status": _status(r)}
         for r in records
     ]  # fmt: skip
@@ -79,7 +83,10 @@ def _tables(records: list[Record], cross: list[Record], datasets: list[Record]) 
             "title": f"Cross-generator: {name} ({spec_of.get(name, '')}), one family left out at a time",
             "columns": CROSS_COLUMNS, "rows": cross_rows(cross),
             "notes": ["Train and valid hold the other families' fakes and all reals; test = the test reals + "
-                      "the held-out family's test fakes. AP: average precision of P(fake), fake positive."],
+                      "the held-out family's test fakes. AP: average precision of P(fake), fake positive.",
+                      "smoothness AP: the AP of a training-free score on the same test images (minus the log "
+                      "variance of the Laplacian: every suite fake is smoother than the reals); a detector "
+                      "near it transferred little more than that cue (benchmarks/quality/smoothness.py)."],
         })  # fmt: skip
     return tables
 
@@ -107,6 +114,8 @@ def render_result(
         "load on a shared machine). Runs are sequential: stock first, then ours, per dataset and model.",
         "Targets apply to demo_cnn (issue 10): test accuracy >= 0.98 on every dataset, >= 5 points over "
         "stock or both >= 0.995, wall time <= stock's; AP >= 0.95 on each held-out family.",
+        "role: suite = the recipe defaults were chosen on it; check = added only after they were fixed "
+        "(other sizes, a 4x up-sampler, heavier JPEG), never tuned on: whether the defaults carry over.",
     ]
     if quick:
         notes.append("Quick run: smoke-test sizes and 1 epoch; these numbers mean nothing.")

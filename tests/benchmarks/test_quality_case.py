@@ -36,7 +36,7 @@ def _record(dataset: str, model: str, kind: str, acc: float, wall: float, **extr
 
 def test_plan_default_subset_and_quick():
     specs, cross, held = case_quality.suite_plan(_args(), quick=False)
-    assert [s.name for s in specs] == list(case_quality.DEFAULT_SUITE)
+    assert [s.name for s in specs] == [*case_quality.DEFAULT_SUITE, *case_quality.CHECK_SETS]
     assert cross is not None and cross.name == "cross128" and held is None
     specs, cross, _ = case_quality.suite_plan(_args("--datasets", "nearest128,bilinear256"), quick=False)
     assert [s.name for s in specs] == ["nearest128", "bilinear256"] and cross is None
@@ -119,6 +119,7 @@ def test_run_order_vit_subset_and_partial_results(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(case_quality, "run_ours", fake_run("ours"))
     monkeypatch.setattr(case_quality, "run_stock", fake_run("stock"))
     monkeypatch.setattr(case_quality, "build_dataset", lambda spec, seed, cache: _tiny_folder(tmp_path, spec))
+    monkeypatch.setattr(case_quality, "smoothness_ap", lambda view: 0.75)  # the files hold no pixels
     out = tmp_path / "quality.json"
     args = _args("--datasets", "tconv128,nearest128,cross128", "--vit-datasets", "nearest128",
                  "--held-out", "denoiser")  # fmt: skip
@@ -132,6 +133,7 @@ def test_run_order_vit_subset_and_partial_results(tmp_path: Path, monkeypatch: p
     assert json.loads(out.read_text())["status"] == "partial"
     assert [r["seen"] for r in result["records"]][-2:] == [4, 4]  # the file had both CNN pairs by then
     assert result["cross_records"][0]["held_out"] == "denoiser"
+    assert result["cross_records"][0]["smoothness_ap"] == 0.75  # the reference AP on the same test view
 
 
 def _tiny_folder(tmp_path: Path, spec) -> Path:
@@ -175,7 +177,8 @@ def test_cross_targets_and_mean():
 def test_report_renders_per_dataset_and_cross_tables():
     records = [_record("tconv128", m, k, 0.9, 10.0) for m in ("cnn", "vit") for k in ("stock", "ours")]
     cross = [{"dataset": "cross128", "held_out": "denoiser", "model": "cnn", "status": "ok", "wall_s": 5.0,
-              "test_accuracy": 0.8, "test_average_precision": 0.85, "test_roc_auc": 0.9}]  # fmt: skip
+              "test_accuracy": 0.8, "test_average_precision": 0.85, "test_roc_auc": 0.9,
+              "smoothness_ap": 0.83}]  # fmt: skip
     datasets = [{"dataset": "tconv128", "spec": "128 px, transposed_conv", "description": "", "ready_s": 0.1}]
     settings = {"cnn": {"recipe": "recipes/demo_cnn.yaml", "extra_args": [], "input_px": 96, "epochs": 12.0}}
     body = render_result(records, cross, datasets, settings, quick=False)
@@ -185,10 +188,10 @@ def test_report_renders_per_dataset_and_cross_tables():
     assert "| ours: demo_cnn.yaml | cnn | 96 | 0.90 | 0.90 | 10.00 | - | - | ok |" in text
     assert (
         "**Cross-generator: cross128" in text
-        and "| denoiser | cnn | 0.80 | 0.85 | 0.90 | 5.00 | ok |" in text
+        and "| denoiser | cnn | 0.80 | 0.85 | 0.83 | 0.90 | 5.00 | ok |" in text
     )
     assert "| f | cross128: demo_cnn AP on held-out denoiser | 0.850 | >= 0.95 | **not met** |" in text
-    assert "| tconv128 | cnn | 0.90 | 0.90 | 0.00 |" in text
+    assert "| tconv128 | suite | cnn | 0.90 | 0.90 | 0.00 |" in text
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ import pytest
 from benchmarks.quality import families
 from benchmarks.quality.matching import assign_matched, block_pattern
 from benchmarks.quality.photos import SUITE_PHOTOS, load_suite_photos
-from benchmarks.quality.specs import DEFAULT_SUITE, SUITE, DatasetSpec, quick_variant
+from benchmarks.quality.specs import CHECK_SETS, DEFAULT_SUITE, SUITE, DatasetSpec, quick_variant, role
 from benchmarks.quality.views import families_in, flat_view, leave_family_out, splits_root
 from benchmarks.quality.writer import MANIFEST, build_dataset, dataset_key
 from hf_aidetect.data.demo.generator import deterministic_torch
@@ -63,6 +63,15 @@ def test_suite_covers_the_issue():
     assert len(SUITE["cross128"].families) == 5 and SUITE["cross128"].test_per_family > 0
     quick = quick_variant(SUITE["tconv128"])
     assert quick.size == 128 and quick.train_per_class < 100
+
+
+def test_check_sets_differ_from_the_suite_in_size_factor_or_compression():
+    assert not set(CHECK_SETS) & set(DEFAULT_SUITE)
+    checks = [SUITE[name] for name in CHECK_SETS]
+    assert {s.size for s in checks} - {128, 256}  # a native size the defaults were not chosen at
+    assert any(families.family(f).factor == 4 for s in checks for f in s.families)
+    assert any(s.quality_range[0] < 70 for s in checks)
+    assert [role(n) for n in ("tconv128", "tconv64", "tconv128_png")] == ["suite", "check", "extra"]
 
 
 def test_photos_ship_in_the_wheel_and_differ_from_the_demo():
