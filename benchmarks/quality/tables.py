@@ -96,7 +96,8 @@ def render_result(
 ) -> dict[str, Any]:
     """The case's JSON body: raw records, tables, the issue's targets (demo_cnn) and notes."""
     names = list(dict.fromkeys(r["dataset"] for r in records))
-    targets = [t for name in names for t in dataset_targets(records, name, "cnn")]
+    shown = {name: f"{name} (check set)" if role(name) == "check" else name for name in names}
+    targets = [t for name in names for t in dataset_targets(records, name, "cnn", shown[name])]
     targets += cross_targets(cross, "cnn")
     recipes = "; ".join(
         f"{model}: {s['recipe']} ({s['input_px']} px input, {s['epochs']:g} epoch(s)"

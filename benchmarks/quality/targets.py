@@ -29,13 +29,16 @@ def _row(name: str, measured: str, threshold: str, met: bool | None) -> dict[str
     return {"target": name, "measured": measured, "threshold": threshold, "met": met}
 
 
-def dataset_targets(records: list[Record], dataset: str, model: str = "cnn") -> list[dict[str, Any]]:
+def dataset_targets(
+    records: list[Record], dataset: str, model: str = "cnn", shown_as: str | None = None
+) -> list[dict[str, Any]]:
     """The three per-dataset targets for ``model``'s shipped recipe against the stock recipe.
 
-    A failed or missing run makes its targets unmeasured (``met`` None), never met.
+    ``shown_as`` names the dataset in the target rows (default: its name). A failed or missing run makes
+    its targets unmeasured (``met`` None), never met.
     """
     ours, stock = find(records, dataset, model, "ours"), find(records, dataset, model, "stock")
-    label = f"{dataset}: demo_{model}"
+    label = f"{shown_as or dataset}: demo_{model}"
     rows = [
         _row(
             f"{label} test accuracy",

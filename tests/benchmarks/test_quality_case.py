@@ -160,6 +160,10 @@ def test_dataset_targets_met_and_not_met():
     assert met["c"] == [None, None, None]  # a failed run is unmeasured, never met
     near = [_record("d", "cnn", "stock", 0.95, 10.0), _record("d", "cnn", "ours", 0.99, 10.0)]
     assert [t["met"] for t in dataset_targets(near, "d")] == [True, False, True]  # +4 points < 5
+    assert (
+        dataset_targets(near, "d", shown_as="d (check set)")[0]["target"]
+        == "d (check set): demo_cnn test accuracy"
+    )
 
 
 def test_cross_targets_and_mean():
