@@ -185,8 +185,6 @@ def _load_data(
         dataset, report = load_detection_dataset(
             script_args.dataset, return_report=True, **script_args.dataset_kwargs()
         )
-    if training_args.process_index == 0:  # shortcuts (format, size ...) and train/test leaks: warnings only
-        audit_before_training(dataset)
     return cap_splits(dataset, script_args, training_args.seed), report
 
 
@@ -240,6 +238,9 @@ def build_trainer(
     else:
         dataset, report = _load_data(script_args, training_args)
     model, processor, speed = _build_model(script_args, training_args, model_args)
+    if stream is None and training_args.process_index == 0:
+        # Shortcuts (format, size ...), train/test leaks and padded windows: warnings only.
+        audit_before_training(dataset, input_size=script_args.preprocess.native_window(processor))
     splits, transforms = build_splits(
         dataset,
         processor,

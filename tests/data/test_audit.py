@@ -15,7 +15,8 @@ from PIL import Image
 from hf_aidetect.cli import main
 from hf_aidetect.data import load_detection_dataset
 from hf_aidetect.data.audit import audit_before_training, run_audit
-from hf_aidetect.data.audit.facts import estimate_jpeg_quality
+from hf_aidetect.data.audit.audit import padding_warning
+from hf_aidetect.data.audit.facts import FileFacts, estimate_jpeg_quality
 
 
 def _picture(seed: int, size: int = 48) -> Image.Image:
@@ -137,3 +138,25 @@ def test_training_logs_the_cheap_audit(tmp_path, caplog):
     logged = caplog.text
     assert "Data audit: SHORTCUT: file format alone" in logged
     assert "Data audit: LEAK: 1 exact duplicate pair(s) between train and test" in logged
+    assert "SMALL IMAGES" not in logged  # 48 px pictures, 32 px windows: no padding
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hf_aidetect"):
+        build_trainer(*recipe_args(data, tmp_path / "out64", {**TINY_CNN, "image_size": 64}, **FAST))
+    assert (
+        "Data audit: SMALL IMAGES: 80 of 80 sampled training images are smaller than the 64 px" in caplog.text
+    )
+
+
+def _facts(split: str, width: int, height: int, error: str = "") -> FileFacts:
+    return FileFacts(split=split, label=0, source="", width=width, height=height, error=error)
+
+
+def test_padding_warning_when_most_training_images_are_smaller_than_the_window():
+    small = [_facts("train", 64, 64)] * 3 + [_facts("train", 96, 64)]
+    line = padding_warning([*small, _facts("train", 256, 256), _facts("test", 300, 300)], 128)
+    assert line.startswith("SMALL IMAGES: 4 of 5 sampled training images are smaller than the 128 px")
+    assert "(median 64x64)" in line and "about 75 % of each window is zero padding" in line
+    assert "--image_size" in line
+    assert padding_warning(small[:2] + [_facts("train", 128, 200)] * 2, 128) is None  # half: no warning
+    assert padding_warning([_facts("test", 32, 32)] * 4 + [_facts("train", 0, 0, "OSError")], 128) is None

@@ -6,7 +6,7 @@ metadata-only probe (:mod:`~hf_aidetect.data.audit.probe`), hashes every file fo
 (:mod:`~hf_aidetect.data.audit.duplicates`), and writes ``audit.json`` / ``audit.md``.
 
 :func:`audit_before_training` is what ``train`` runs: headers of a seeded sample for the probe (pooled
-over the splits), and
+over the splits) and for a warning when most training images are smaller than the input window, and
 byte hashes only of the files whose size also occurs in another split (a copy has the same size), within
 a time budget; it logs a warning per shortcut or leak and never fails the run.
 """
@@ -170,16 +170,39 @@ def run_audit(
     return report
 
 
+def padding_warning(facts: list[FileFacts], input_size: int) -> str | None:
+    """A warning when most sampled training images are smaller than the ``input_size`` window.
+
+    Under the native-crop geometry such images are zero-padded, and the padding carries no generator trace.
+    """
+    sides = [(f.width, f.height) for f in facts if f.split == "train" and not f.error and f.width > 0]
+    small = [(w, h) for w, h in sides if min(w, h) < input_size]
+    if not sides or 2 * len(small) <= len(sides):
+        return None
+    filled = np.median([min(w, input_size) * min(h, input_size) for w, h in small]) / input_size**2
+    width, height = (int(np.median([side[axis] for side in small])) for axis in (0, 1))
+    return (
+        f"SMALL IMAGES: {len(small)} of {len(sides)} sampled training images are smaller than the "
+        f"{input_size} px input window (median {width}x{height}), so about {100 * (1 - filled):.0f} % of "
+        "each window is zero padding, which carries no generator trace; a smaller --image_size pads less."
+    )
+
+
 def audit_before_training(
     dataset_dict: DatasetDict | dict[str, Dataset],
     *,
+    input_size: int | None = None,
     sample: int = TRAINING_SAMPLE,
     budget_s: float = TRAINING_BUDGET_S,
     seed: int = 0,
 ) -> list[str]:
-    """The cheap audit ``train`` runs: log (and return) one warning per shortcut or leak; never raises."""
+    """The cheap audit ``train`` runs: log (and return) one warning per shortcut or leak; never raises.
+
+    ``input_size``: the side of the windows cut at native resolution (None: the images are resampled),
+    for a warning when most training images are smaller (:func:`padding_warning`).
+    """
     try:
-        return _quick_audit(dataset_dict, sample, budget_s, seed)
+        return _quick_audit(dataset_dict, input_size, sample, budget_s, seed)
     except Exception:  # an audit problem must never stop a training run
         logger.exception(
             "The pre-training data audit failed; training goes on. Run `hf-aidetect audit DATA`."
@@ -187,7 +210,7 @@ def audit_before_training(
         return []
 
 
-def _quick_audit(dataset_dict, sample: int, budget_s: float, seed: int) -> list[str]:
+def _quick_audit(dataset_dict, input_size: int | None, sample: int, budget_s: float, seed: int) -> list[str]:
     start = time.perf_counter()
     rows = _rows(dataset_dict)
     rng = np.random.default_rng(seed)
@@ -203,6 +226,8 @@ def _quick_audit(dataset_dict, sample: int, budget_s: float, seed: int) -> list[
         lambda i: read_facts(rows[i][1], rows[i][0], rows[i][2], rows[i][3], with_hash=False), chosen
     )
     lines = shortcut_warnings(metadata_probe(facts, seed=seed, per_split=False))  # pooled: a quarter the fits
+    padding = padding_warning(facts, input_size) if input_size else None
+    lines += [padding] if padding else []
     # A copy has the same size: hash only files whose size also occurs in another split.
     sizes = parallel_map(lambda item: file_size(item[1]), rows)
     splits_of_size: dict[int, set[str]] = defaultdict(set)

@@ -94,6 +94,10 @@ class PreprocessConfig:
         """True when pixels are resampled (``geometry: resize``)."""
         return self.geometry == "resize"
 
+    def native_window(self, image_processor: BaseImageProcessor) -> int | None:
+        """Side of the windows cut at native resolution from each image; None when the geometry resamples."""
+        return None if self.resamples else InputSpec.from_image_processor(image_processor).size
+
 
 @dataclass
 class AugmentConfig:
