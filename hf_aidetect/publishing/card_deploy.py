@@ -21,7 +21,7 @@ from hf_aidetect.files.layout import (
     PREPROCESSOR_CONFIG,
 )
 from hf_aidetect.markdown import markdown_table
-from hf_aidetect.publishing.card_inputs import CardInputs
+from hf_aidetect.publishing.card_inputs import CardInputs, crops_natively
 
 FILE_ROLES = {
     ONNX_MODEL: "float32 graph",
@@ -80,11 +80,6 @@ for path in {images}:
     p_fake = float(np.exp(logits[fake] - np.logaddexp.reduce(logits)))
     print(path, "fake" if p_fake >= threshold else "real", round(p_fake, 6))
 """
-
-
-def crops_natively(processor: dict[str, Any]) -> bool:
-    """True for the saved processor of the native-resolution geometry (no resize, centre crop)."""
-    return not processor.get("do_resize", True) and bool(processor.get("do_center_crop"))
 
 
 def onnx_snippet(

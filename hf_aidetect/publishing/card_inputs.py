@@ -345,7 +345,7 @@ def collect_card_inputs(
         fake_threshold=_number(config.get("fake_threshold")),
         operating_point=dict(config.get("operating_point") or {}),
         image_size=_image_size(config, processor),
-        native_crop=_native_crop(processor),
+        native_crop=crops_natively(processor),
         hyperparameters=safe_hyperparameters(hyperparameters),
         epoch_rows=read_epoch_rows(output_dir, state),
         best=_best_summary(state, best_entry),
@@ -410,9 +410,9 @@ def _best_summary(state: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any
     }
 
 
-def _native_crop(processor: dict[str, Any]) -> bool:
-    """Whether the saved image processor takes a centre window without resizing (the ``crop`` geometry)."""
-    return processor.get("do_resize") is False and bool(processor.get("do_center_crop"))
+def crops_natively(processor: dict[str, Any]) -> bool:
+    """True for the saved processor of the native-resolution geometry (no resize, centre crop)."""
+    return not processor.get("do_resize", True) and bool(processor.get("do_center_crop"))
 
 
 def _image_size(config: dict[str, Any], processor: dict[str, Any]) -> int | None:
