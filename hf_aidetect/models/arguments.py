@@ -10,6 +10,8 @@ from typing import Any
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.tuning_arguments import TuningArguments
 
+STEM_INITS = ("default", "highpass")  # --stem_init; models/stem_init.py applies them
+
 logger = logging.getLogger(__name__)
 
 # What `hf-aidetect train` fine-tunes when the recipe names no model (the README's default ViT).
@@ -80,6 +82,15 @@ class ModelArguments(TuningArguments):
             "ViT-B/16 and the CNN; the CNN needs >= 85). Checkpoints keep their own size."
         },
     )
+    stem_init: str = field(
+        default="default",
+        metadata={
+            "help": "How a fresh --model_type build starts its stem (the first convolution over the pixels): "
+            "'default' (the model's own init) or 'highpass' (random high-pass filters, so the first layer "
+            "starts on pixel-level residuals rather than content; a from-scratch ViT needs it to take off "
+            "on generator traces). Checkpoints keep their trained stem."
+        },
+    )
     image_mean: list[float] | None = field(
         default=None,
         metadata={"help": "Per-channel normalisation mean for fresh models (default 0.5 0.5 0.5)."},
@@ -115,8 +126,18 @@ class ModelArguments(TuningArguments):
             self.model_name_or_path = DEFAULT_CHECKPOINT
         if self.image_size is not None and self.image_size < 8:
             raise ConfigError(f"--image_size must be a pixel size >= 8, got {self.image_size}.")
+        self._check_stem_init()
         for name in ("image_mean", "image_std"):
             value = getattr(self, name)
             if value is not None and len(value) not in (1, 3):
                 raise ConfigError(f"--{name} takes 1 or 3 numbers, got {value}.")
         self.validate_tuning(self.freeze_backbone)
+
+    def _check_stem_init(self) -> None:
+        if self.stem_init not in STEM_INITS:
+            raise ConfigError(f"--stem_init must be one of {', '.join(STEM_INITS)}, got {self.stem_init!r}.")
+        if self.stem_init != "default" and self.model_name_or_path:
+            raise ConfigError(
+                f"--stem_init {self.stem_init} re-initialises a fresh --model_type build, but "
+                f"--model_name_or_path {self.model_name_or_path} loads trained weights; drop one of the two."
+            )

@@ -27,6 +27,7 @@ from hf_aidetect.data.preprocessing.config import InputSpec, size_field
 from hf_aidetect.errors import ConfigError
 from hf_aidetect.models.arguments import ModelArguments
 from hf_aidetect.models.resolution import resize_model_input
+from hf_aidetect.models.stem_init import apply_stem_init
 from hf_aidetect.models.tuning import count_parameters
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,8 @@ def build_model(model_args: ModelArguments) -> tuple[PreTrainedModel, BaseImageP
         model, processor = builder.build_from_config(model_args)
     else:
         model, processor = _from_config(model_args)
+    if not model_args.model_name_or_path:
+        model = apply_stem_init(model, model_args.stem_init)
     logger.info(
         "Built %s (%s parameters), input %s px.",
         type(model).__name__,
