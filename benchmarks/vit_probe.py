@@ -50,6 +50,14 @@ def _windows(images: np.ndarray, size: int, rng: np.random.Generator) -> np.ndar
     return crops
 
 
+def _demo_vit_overrides() -> dict[str, object]:
+    """The shipped demo_vit model's config fields (width, depth, heads, dropout), read from the recipe."""
+    from hf_aidetect.training.config import parse_recipe_args
+
+    _, _, model_args = parse_recipe_args(["--config", "demo_vit", "--dataset", "-", "--output_dir", "-"])
+    return {key: value for key, value in dict(model_args.config_overrides).items() if key != "patch_size"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -67,17 +75,7 @@ def main() -> None:
     torch.set_num_threads(2)
     train_x, train_y = _load(args.data / "train")
     test_x, test_y = _load(args.data / "test")
-    config = ViTConfig(
-        image_size=args.window,
-        patch_size=args.patch,
-        hidden_size=96,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        intermediate_size=192,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-        num_labels=2,
-    )  # fmt: skip  (demo_vit's model)
+    config = ViTConfig(**_demo_vit_overrides(), image_size=args.window, patch_size=args.patch, num_labels=2)
     torch.manual_seed(args.seed)
     model = apply_stem_init(ViTForImageClassification(config), args.stem_init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.05)
