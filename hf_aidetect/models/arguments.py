@@ -139,5 +139,6 @@ class ModelArguments(TuningArguments):
         if self.stem_init != "default" and self.model_name_or_path:
             raise ConfigError(
                 f"--stem_init {self.stem_init} re-initialises a fresh --model_type build, but "
-                f"--model_name_or_path {self.model_name_or_path} loads trained weights; drop one of the two."
+                f"the checkpoint {self.model_name_or_path} (--model_name_or_path, the default without "
+                "--model_type) loads trained weights; build with --model_type or drop --stem_init."
             )

@@ -74,8 +74,12 @@ def test_highpass_model_saves_and_reloads_as_a_stock_vit(tmp_path: Path) -> None
 
 
 def test_stem_init_is_refused_for_checkpoints_and_unknown_names() -> None:
-    with pytest.raises(ConfigError, match=r"--stem_init highpass re-initialises .*drop one"):
+    with pytest.raises(
+        ConfigError, match=r"--stem_init highpass re-initialises .*some/checkpoint.*drop --stem_init"
+    ):
         ModelArguments(model_name_or_path="some/checkpoint", stem_init="highpass")
+    with pytest.raises(ConfigError, match=r"the default without --model_type"):
+        ModelArguments(stem_init="highpass")
     with pytest.raises(ConfigError, match=r"--stem_init must be one of default, highpass, got 'srm'"):
         ModelArguments(model_type="vit", stem_init="srm")
 
