@@ -5,7 +5,7 @@ Why: trained from scratch on a few hundred images, a ViT's patch projection star
 mostly image content, while the generator traces a detector learns are pixel-level residuals a few grey
 levels high. The small ViT of ``demo_vit`` stayed at chance on every quality-suite set that way (test ROC-AUC
 0.49-0.57). Starting each stem filter as a high-pass filter, strong enough that its tokens are not drowned
-by the position embeddings, lets it take off (0.98-0.99 test accuracy on the five suite sets, benchmarks
+by the position embeddings, lets it take off (0.985-1.00 test accuracy on the five suite sets, benchmarks
 case f; ``benchmarks/analysis.md``). The idea is the forensic one of SRM-initialised or constrained first
 layers (Bayar and Stamm 2016), applied to the weights only: the architecture, the saved weights and
 ``from_pretrained`` stay stock transformers, and training may move the filters anywhere.
