@@ -207,8 +207,7 @@ def build_model(model_args: ModelArguments) -> tuple[PreTrainedModel, BaseImageP
         model, processor = builder.build_from_config(model_args)
     else:
         model, processor = _from_config(model_args)
-    if not model_args.model_name_or_path:
-        model = apply_stem_init(model, model_args.stem_init)
+    model = apply_stem_init(model, model_args.stem_init)  # ModelArguments refuses it for checkpoints
     logger.info(
         "Built %s (%s parameters), input %s px.",
         type(model).__name__,
