@@ -99,3 +99,15 @@ def test_the_demo_vit_recipe_starts_from_a_highpass_stem_in_fp32(tmp_path: Path)
     )
     assert model.stem_init == "highpass" and model.model_type == "vit"
     assert not training.bf16_candidate()
+
+
+def test_the_demo_cnn_recipe_builds_the_report_cnn_with_a_highpass_stem_and_dropout(tmp_path: Path) -> None:
+    from hf_aidetect.training.config import parse_recipe_args
+
+    _, _, args = parse_recipe_args(["--config", "demo_cnn", "--dataset", "d", "--output_dir", str(tmp_path)])
+    assert args.stem_init == "highpass" and args.model_type == "seed_cnn"
+    model, _ = build_model(args)
+    assert model.config.dropout == 0.25  # the config's default: the recipe no longer turns it off
+    stem = find_stem(model)
+    assert (stem.out_channels, stem.kernel_size, stem.stride, stem.padding) == (32, (5, 5), (2, 2), (1, 1))
+    assert stem.weight.sum(dim=(-2, -1)).abs().max().item() < 1e-5  # high-pass: a flat colour gives 0
