@@ -6,9 +6,11 @@ mostly image content, while the generator traces a detector learns are pixel-lev
 levels high. The small ViT of ``demo_vit`` stayed at chance on every quality-suite set that way (test ROC-AUC
 0.49-0.57). Starting each stem filter as a high-pass filter, strong enough that its tokens are not drowned
 by the position embeddings, lets it take off (0.985-1.00 test accuracy on the five suite sets, benchmarks
-case f; ``benchmarks/analysis.md``). The idea is the forensic one of SRM-initialised or constrained first
-layers (Bayar and Stamm 2016), applied to the weights only: the architecture, the saved weights and
-``from_pretrained`` stay stock transformers, and training may move the filters anywhere.
+case f; ``benchmarks/analysis.md``). The seed CNN learns without it, but ``demo_cnn`` uses it too: it lifted
+the suite's denoiser, the family with no up-sampling trace, and its AP when held out of training. The idea
+is the forensic one of SRM-initialised or constrained first layers (Bayar and Stamm 2016), applied to the
+weights only: the architecture, the saved weights and ``from_pretrained`` stay stock transformers, and
+training may move the filters anywhere.
 """
 
 from __future__ import annotations
