@@ -31,11 +31,13 @@ MODEL_AUTO = "transformers.models.auto.modeling_auto"
 # since such a module may be the one that imported the Auto module and its names are not all defined yet.
 _CONFIG_IMPORTS = (
     "transformers.configuration_utils",
+    "hf_aidetect.models.seed_cnn.configuration_seed_cnn",
     "hf_aidetect.models.backbones.configuration_backbone_detector",
     "hf_aidetect.models.backbones.modeling_backbone_detector",  # imports AutoModel: wait until it has loaded
 )
 _MODEL_IMPORTS = (
     *_CONFIG_IMPORTS,
+    "hf_aidetect.models.seed_cnn.modeling_seed_cnn",  # a user's first import may be the CNN itself
     "transformers.modeling_utils",
     "transformers.modeling_layers",
     "transformers.modeling_outputs",

@@ -99,6 +99,8 @@ def test_without_hf_aidetect_the_cnn_needs_remote_code(tmp_path: Path) -> None:
         "import transformers.models.auto.modeling_auto; import hf_aidetect",
         "from hf_aidetect.models.backbones import BackboneDetectorForImageClassification",
         "from hf_aidetect.models.backbones import BackboneDetectorConfig",
+        "from hf_aidetect.models.seed_cnn import SeedCNNForImageClassification",
+        "from hf_aidetect.models.seed_cnn import SeedCNNConfig",
     ],
 )
 def test_both_custom_models_join_the_auto_classes_in_any_import_order(first: str) -> None:
