@@ -2,10 +2,11 @@
 
 Ours: ``python recipes/finetune_cnn.py --config recipes/demo_cnn.yaml --dataset DATA --output_dir OUT
 --evaluation_report false`` as a user runs it (decode cache + native-resolution crops + timed speed switches,
-bf16 where native, best-checkpoint handling, test metrics), then in fp32 and with on-the-fly decoding.
-Stock: ``benchmarks/stock_recipe.py`` (imagefolder + AutoImageProcessor + with_transform + Trainer defaults)
-on the same folders, starting from the same model (the recipe's config, same seed, saved as a checkpoint)
-with the same epochs, batch size, optimizer and schedule. Wall time is the whole subprocess, imports
+the recipe's precision, best-checkpoint handling, test metrics), then in fp32 when it shipped bf16, and with
+on-the-fly decoding. Stock: ``benchmarks/stock_recipe.py`` (imagefolder + AutoImageProcessor + with_transform
++ Trainer defaults) on the same folders, starting from the same model (the recipe parsed as ``hf-aidetect
+train`` parses it: config, stem and seed; saved as a checkpoint) with the same hyperparameters, through
+case f's ``Recipe``. Wall time is the whole subprocess, imports
 included, for both. ``BENCH_E2E_DATA=DIR`` runs it on your own Kaggle-layout data instead of demo data.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.case_quality import Recipe
 from benchmarks.common import case_main, ratio
 from hf_aidetect.files.layout import ALL_RESULTS
 from hf_aidetect.recipes import recipe_path
@@ -31,8 +33,6 @@ from hf_aidetect.training.acceleration import native_bf16
 REPO = Path(__file__).resolve().parent.parent
 Outcome = tuple[float, float, dict[str, Any]]  # wall seconds, CPU seconds, all_results.json
 RECIPE = recipe_path("demo_cnn")
-# Hyperparameters the stock recipe copies from the recipe so only the pipeline differs.
-SHARED = ("num_train_epochs", "per_device_train_batch_size", "learning_rate", "weight_decay", "seed")
 
 
 def _splits_root(data: Path) -> Path:
@@ -54,22 +54,6 @@ def _demo_data(work: Path, quick: bool) -> Path:
     if not (out / "real_vs_fake").is_dir():
         write_demo_dataset(out, overwrite=True, **DEMO_SIZES[quick])
     return out
-
-
-def _init_checkpoint(recipe: dict[str, Any], folder: Path) -> Path:
-    """The recipe's model, built with the recipe's seed, saved where the stock recipe can load it."""
-    from transformers import set_seed
-
-    from hf_aidetect.models.arguments import ModelArguments
-    from hf_aidetect.models.factory import build_model
-
-    set_seed(int(recipe.get("seed", 42)))
-    model, processor = build_model(
-        ModelArguments(model_type=recipe["model_type"], image_size=recipe.get("image_size"))
-    )
-    model.save_pretrained(folder)
-    processor.save_pretrained(folder)
-    return folder
 
 
 def _timed(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
@@ -128,28 +112,20 @@ def _target(name: str, wall_s: float, stock_s: float, acc: float, stock_acc: flo
     }
 
 
-def _run_stock(recipe: dict[str, Any], data: Path, work: Path, epochs: int) -> tuple[float, float, dict]:
-    """The docs-style stock recipe from the recipe's initial model and hyperparameters."""
+def _run_stock(data: Path, work: Path, epochs: int) -> tuple[float, float, dict]:
+    """The docs-style stock recipe from the recipe's initial model (its config, stem and seed, parsed as
+    ``hf-aidetect train`` parses it) and hyperparameters."""
     stock_out = work / "stock"
-    for folder in (stock_out, work / "stock_init"):
-        shutil.rmtree(folder, ignore_errors=True)  # a fresh run each time, never a resume
-    init = _init_checkpoint(recipe, work / "stock_init")
-    cmd = [sys.executable, "-m", "benchmarks.stock_recipe", "--data", str(_splits_root(data))]
-    cmd += ["--model", str(init), "--output_dir", str(stock_out), "--epochs", str(epochs)]
-    cmd += ["--batch_size", str(recipe["per_device_train_batch_size"])]
-    cmd += ["--learning_rate", str(recipe["learning_rate"]), "--seed", str(recipe.get("seed", 42))]
-    cmd += ["--optim", str(recipe.get("optim", "adamw_torch"))]
-    cmd += ["--optim_args", str(recipe.get("optim_args", ""))]
-    cmd += ["--weight_decay", str(recipe.get("weight_decay", 0.0))]
-    cmd += ["--lr_scheduler_type", str(recipe.get("lr_scheduler_type", "linear"))]
-    cmd += ["--warmup_steps", str(recipe.get("warmup_steps", 0))]
-    cmd += ["--max_grad_norm", str(recipe.get("max_grad_norm", 1.0))]
-    wall, cpu = _timed(cmd, work / "stock.log")
+    shutil.rmtree(stock_out, ignore_errors=True)  # a fresh run each time, never a resume
+    recipe = Recipe("cnn", RECIPE, ["--num_train_epochs", str(epochs)])
+    init = recipe.init_checkpoint(work / "stock_init")
+    wall, cpu = _timed(recipe.stock_command(_splits_root(data), init, stock_out), work / "stock.log")
     return wall, cpu, json.loads((stock_out / "stock_results.json").read_text())
 
 
-def _run_ours(data: Path, work: Path, epochs: int) -> list[tuple[str, Outcome]]:
-    """Our recipe as shipped (first row: the target), then in fp32, then with on-the-fly decoding.
+def _run_ours(data: Path, work: Path, epochs: int, bf16: bool) -> list[tuple[str, Outcome]]:
+    """Our recipe as shipped (first row: the target), then in fp32 if it shipped bf16, then with on-the-fly
+    decoding.
 
     ``--evaluation_report false``: the stock recipe writes no report, so neither does ours here. The
     shipped recipe builds its decode cache inside the timed run (a fresh cache folder).
@@ -159,11 +135,14 @@ def _run_ours(data: Path, work: Path, epochs: int) -> list[tuple[str, Outcome]]:
     cmd += ["--output_dir", str(work / "ours"), "--num_train_epochs", str(epochs)]
     cmd += ["--evaluation_report", "false", "--decode_cache_dir", str(cache)]
     shutil.rmtree(cache, ignore_errors=True)  # the one-time build is timed too
-    device = os.environ.get("BENCH_DEVICE", "cpu")
-    precision = "bf16" if native_bf16(device) else "fp32"
-    runs = [(f"{SHIPPED} ({precision} via --auto_bf16)", _run_variant(cmd, work, "ours", []))]
+    runs = [
+        (f"{SHIPPED} ({'bf16 via --auto_bf16' if bf16 else 'fp32'})", _run_variant(cmd, work, "ours", []))
+    ]
     fp32 = ["--auto_bf16", "false"]
-    runs.append(("ours, fp32 (--auto_bf16 false; cache reused)", _run_variant(cmd, work, "ours_fp32", fp32)))
+    if bf16:
+        runs.append(
+            ("ours, fp32 (--auto_bf16 false; cache reused)", _run_variant(cmd, work, "ours_fp32", fp32))
+        )
     on_the_fly = [*fp32, "--decode_cache", "false", "--device_preprocessing", "false"]
     label = "ours, fp32, on-the-fly decoding (no cache; loader workers + torch threads per machine defaults)"
     runs.append((label, _run_variant(cmd, work, "ours_on_the_fly", on_the_fly)))
@@ -191,10 +170,11 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     recipe = yaml.safe_load(RECIPE.read_text())
     data = Path(os.environ["BENCH_E2E_DATA"]) if os.environ.get("BENCH_E2E_DATA") else _demo_data(work, quick)
     epochs = 2 if quick else int(recipe["num_train_epochs"])
-    stock_s, stock_cpu, stock = _run_stock(recipe, data, work, epochs)  # first: no ordering advantage
+    bf16 = bool(recipe.get("auto_bf16")) and native_bf16(os.environ.get("BENCH_DEVICE", "cpu"))
+    stock_s, stock_cpu, stock = _run_stock(data, work, epochs)  # first: no ordering advantage
     stock_acc = float(stock["test_accuracy"])
     rows, targets = [], []
-    for label, (wall, cpu, results) in _run_ours(data, work, epochs):
+    for label, (wall, cpu, results) in _run_ours(data, work, epochs, bf16):
         acc = float(results["test_accuracy"])
         rows.append(_row(label, wall, results, acc, stock_s, cpu))
         if not label.startswith(SHIPPED):  # reference rows, not the configuration we ship
@@ -202,6 +182,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
         targets.append(
             _target(f"end to end: {label} >= 1.5x stock, accuracy >=", wall, stock_s, acc, stock_acc)
         )
+    precision = "bf16 (its --auto_bf16, on this hardware)" if bf16 else "fp32"
     rows.append(
         {
             "recipe": "stock: imagefolder + AutoImageProcessor + Trainer",
@@ -223,10 +204,10 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
             "Stock has no augmentation (the docs' image-processor transform has none); ours: the recipe's.",
             "Order: stock first, then ours. Ours runs with --evaluation_report false (stock writes no "
             "report). As shipped, demo_cnn.yaml builds the decode cache inside the timed run, then "
-            "trains on native-resolution crops with the speed switches it times (channels_last; bf16 "
-            "only where the hardware has it: AVX512-BF16 / AMX CPUs, Ampere+ GPUs). The fp32 row reuses "
-            "the cache; the on-the-fly row decodes every epoch (loader workers = a quarter of the cores, "
-            "none on 2).",
+            f"trains on native-resolution crops in {precision} "
+            "with channels_last as timed. Stock starts from the same initial weights (the recipe's config, "
+            "stem and seed). The on-the-fly row decodes every epoch (loader workers = a quarter of the "
+            "cores, none on 2).",
             "cpu_s: user + system CPU seconds of the recipe process and its data-loader workers (less "
             "sensitive than wall time to other load on the machine). Recipes run one after another.",
         ],
