@@ -2,12 +2,12 @@
 
 Ours: ``python recipes/finetune_cnn.py --config recipes/demo_cnn.yaml --dataset DATA --output_dir OUT
 --evaluation_report false`` as a user runs it (decode cache + native-resolution crops + timed speed switches,
-the recipe's precision, best-checkpoint handling, test metrics), then in fp32 when it shipped bf16, and with
-on-the-fly decoding. Stock: ``benchmarks/stock_recipe.py`` (imagefolder + AutoImageProcessor + with_transform
-+ Trainer defaults) on the same folders, starting from the same model (the recipe parsed as ``hf-aidetect
-train`` parses it: config, stem and seed; saved as a checkpoint) with the same hyperparameters, through
-case f's ``Recipe``. Wall time is the whole subprocess, imports
-included, for both. ``BENCH_E2E_DATA=DIR`` runs it on your own Kaggle-layout data instead of demo data.
+the recipe's precision, best-checkpoint handling, test metrics), then in the other precision where the
+hardware has bf16, and with on-the-fly decoding. Stock: ``benchmarks/stock_recipe.py`` (imagefolder +
+AutoImageProcessor + with_transform + Trainer defaults) on the same folders, starting from the same model
+(the recipe parsed as ``hf-aidetect train`` parses it: config, stem and seed; saved as a checkpoint through
+case f's ``Recipe``) with the same hyperparameters. Wall time is the whole subprocess, imports included, for
+both. ``BENCH_E2E_DATA=DIR`` runs it on your own Kaggle-layout data instead of demo data.
 """
 
 from __future__ import annotations
@@ -123,9 +123,11 @@ def _run_stock(data: Path, work: Path, epochs: int) -> tuple[float, float, dict]
     return wall, cpu, json.loads((stock_out / "stock_results.json").read_text())
 
 
-def _run_ours(data: Path, work: Path, epochs: int, bf16: bool) -> list[tuple[str, Outcome]]:
-    """Our recipe as shipped (first row: the target), then in fp32 if it shipped bf16, then with on-the-fly
-    decoding.
+def _run_ours(
+    data: Path, work: Path, epochs: int, shipped_bf16: bool, native: bool
+) -> list[tuple[str, Outcome]]:
+    """Our recipe as shipped (first row: the target), then in the other precision where the hardware has
+    bf16 (a reference: what the switch costs or saves), then in fp32 with on-the-fly decoding.
 
     ``--evaluation_report false``: the stock recipe writes no report, so neither does ours here. The
     shipped recipe builds its decode cache inside the timed run (a fresh cache folder).
@@ -135,15 +137,13 @@ def _run_ours(data: Path, work: Path, epochs: int, bf16: bool) -> list[tuple[str
     cmd += ["--output_dir", str(work / "ours"), "--num_train_epochs", str(epochs)]
     cmd += ["--evaluation_report", "false", "--decode_cache_dir", str(cache)]
     shutil.rmtree(cache, ignore_errors=True)  # the one-time build is timed too
-    runs = [
-        (f"{SHIPPED} ({'bf16 via --auto_bf16' if bf16 else 'fp32'})", _run_variant(cmd, work, "ours", []))
-    ]
-    fp32 = ["--auto_bf16", "false"]
-    if bf16:
-        runs.append(
-            ("ours, fp32 (--auto_bf16 false; cache reused)", _run_variant(cmd, work, "ours_fp32", fp32))
-        )
-    on_the_fly = [*fp32, "--decode_cache", "false", "--device_preprocessing", "false"]
+    precision = "bf16 via --auto_bf16" if shipped_bf16 else "fp32"
+    runs = [(f"{SHIPPED} ({precision})", _run_variant(cmd, work, "ours", []))]
+    if native:
+        other = "fp32 (--auto_bf16 false" if shipped_bf16 else "bf16 (--auto_bf16 true"
+        flags = ["--auto_bf16", "false" if shipped_bf16 else "true"]
+        runs.append((f"ours, {other}; cache reused)", _run_variant(cmd, work, "ours_other_precision", flags)))
+    on_the_fly = ["--auto_bf16", "false", "--decode_cache", "false", "--device_preprocessing", "false"]
     label = "ours, fp32, on-the-fly decoding (no cache; loader workers + torch threads per machine defaults)"
     runs.append((label, _run_variant(cmd, work, "ours_on_the_fly", on_the_fly)))
     return runs
@@ -170,11 +170,12 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
     recipe = yaml.safe_load(RECIPE.read_text())
     data = Path(os.environ["BENCH_E2E_DATA"]) if os.environ.get("BENCH_E2E_DATA") else _demo_data(work, quick)
     epochs = 2 if quick else int(recipe["num_train_epochs"])
-    bf16 = bool(recipe.get("auto_bf16")) and native_bf16(os.environ.get("BENCH_DEVICE", "cpu"))
+    native = native_bf16(os.environ.get("BENCH_DEVICE", "cpu"))
+    bf16 = bool(recipe.get("auto_bf16")) and native
     stock_s, stock_cpu, stock = _run_stock(data, work, epochs)  # first: no ordering advantage
     stock_acc = float(stock["test_accuracy"])
     rows, targets = [], []
-    for label, (wall, cpu, results) in _run_ours(data, work, epochs, bf16):
+    for label, (wall, cpu, results) in _run_ours(data, work, epochs, bf16, native):
         acc = float(results["test_accuracy"])
         rows.append(_row(label, wall, results, acc, stock_s, cpu))
         if not label.startswith(SHIPPED):  # reference rows, not the configuration we ship
