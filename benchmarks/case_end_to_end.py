@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmarks.case_quality import Recipe
 from benchmarks.common import case_main, ratio
 from hf_aidetect.files.layout import ALL_RESULTS
@@ -112,12 +110,11 @@ def _target(name: str, wall_s: float, stock_s: float, acc: float, stock_acc: flo
     }
 
 
-def _run_stock(data: Path, work: Path, epochs: int) -> tuple[float, float, dict]:
+def _run_stock(recipe: Recipe, data: Path, work: Path) -> tuple[float, float, dict]:
     """The docs-style stock recipe from the recipe's initial model (its config, stem and seed, parsed as
     ``hf-aidetect train`` parses it) and hyperparameters."""
     stock_out = work / "stock"
     shutil.rmtree(stock_out, ignore_errors=True)  # a fresh run each time, never a resume
-    recipe = Recipe("cnn", RECIPE, ["--num_train_epochs", str(epochs)])
     init = recipe.init_checkpoint(work / "stock_init")
     wall, cpu = _timed(recipe.stock_command(_splits_root(data), init, stock_out), work / "stock.log")
     return wall, cpu, json.loads((stock_out / "stock_results.json").read_text())
@@ -167,12 +164,12 @@ def _data_name(data: Path, quick: bool) -> str:
 
 
 def run(quick: bool, work: Path) -> dict[str, Any]:
-    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe = Recipe("cnn", RECIPE, ["--num_train_epochs", "2"] if quick else [])
     data = Path(os.environ["BENCH_E2E_DATA"]) if os.environ.get("BENCH_E2E_DATA") else _demo_data(work, quick)
-    epochs = 2 if quick else int(recipe["num_train_epochs"])
+    epochs = int(recipe.training.num_train_epochs)
     native = native_bf16(os.environ.get("BENCH_DEVICE", "cpu"))
-    bf16 = bool(recipe.get("auto_bf16")) and native
-    stock_s, stock_cpu, stock = _run_stock(data, work, epochs)  # first: no ordering advantage
+    bf16 = recipe.training.bf16_candidate() and native
+    stock_s, stock_cpu, stock = _run_stock(recipe, data, work)  # first: no ordering advantage
     stock_acc = float(stock["test_accuracy"])
     rows, targets = [], []
     for label, (wall, cpu, results) in _run_ours(data, work, epochs, bf16, native):
@@ -199,7 +196,7 @@ def run(quick: bool, work: Path) -> dict[str, Any]:
         "rows": rows,
         "targets": targets,
         "notes": [
-            f"Data: {_data_name(data, quick)}; model {recipe['model_type']} at {recipe['image_size']} px; "
+            f"Data: {_data_name(data, quick)}; model {recipe.model_args.model_type} at {recipe.input_px} px; "
             f"{epochs} epochs; both evaluate validation every epoch and test at the end; same initial "
             "weights, batch size, optimizer, learning-rate schedule.",
             "Stock has no augmentation (the docs' image-processor transform has none); ours: the recipe's.",

@@ -24,7 +24,8 @@ def test_stock_run_starts_from_the_recipes_stem_and_dropout(tmp_path: Path, monk
         return 1.0, 1.0
 
     monkeypatch.setattr(case_end_to_end, "_timed", fake_timed)
-    wall, _, results = case_end_to_end._run_stock(tmp_path / "data", tmp_path, epochs=3)
+    recipe = case_end_to_end.Recipe("cnn", case_end_to_end.RECIPE, ["--num_train_epochs", "3"])
+    wall, _, results = case_end_to_end._run_stock(recipe, tmp_path / "data", tmp_path)
     assert (wall, results["test_accuracy"]) == (1.0, 0.5)
     assert "--epochs=3.0" in commands[0] and "--learning_rate=0.001" in commands[0]
     init = SeedCNNForImageClassification.from_pretrained(tmp_path / "stock_init")
